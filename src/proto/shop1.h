@@ -1,0 +1,141 @@
+/* shop1: the SHOP/1 command language — parsing one request line into a typed request,
+ * building reply lines, and (for clients) classifying reply lines. docs/PROTOCOL.md is the
+ * specification. Pure: works on caller-owned buffers, never sees a socket. */
+#ifndef NETSHOP_SHOP1_H
+#define NETSHOP_SHOP1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/money.h"
+
+#define SHOP1_LINE_MAX 1024      /* bytes of a request line including its LF (and CR) */
+#define SHOP1_USER_MAX 32        /* bytes of a user name: [A-Za-z0-9._-], first not '-' */
+#define SHOP1_PASSWORD_MAX 256   /* bytes of a password (any UTF-8 without spaces/controls) */
+#define SHOP1_ERRTEXT_MAX 160    /* bytes of the human text of a parse error */
+#define SHOP1_VERSION "SHOP/1"
+
+typedef enum {
+    SHOP1_LOGIN,
+    SHOP1_LOGOUT,
+    SHOP1_QUIT,
+    SHOP1_PING,
+    SHOP1_HELP,
+    SHOP1_CATEGORIES,
+    SHOP1_BROWSE,
+    SHOP1_ITEM,
+    SHOP1_BUY,
+    SHOP1_RECEIPT,
+    SHOP1_ORDERS,
+    SHOP1_VERB_COUNT
+} shop1_verb_t;
+
+/* Error codes of `ERR <CODE> <text>`; the names are the wire words. */
+typedef enum {
+    SHOP1_OK = 0,
+    SHOP1_ERR_BAD_REQUEST,        /* malformed line or arguments */
+    SHOP1_ERR_UNKNOWN_COMMAND,    /* verb not in the language */
+    SHOP1_ERR_AUTH_REQUIRED,      /* command needs LOGIN first */
+    SHOP1_ERR_AUTH_FAILED,        /* wrong user name or password */
+    SHOP1_ERR_RATE_LIMITED,       /* too many failed logins; retry later */
+    SHOP1_ERR_ALREADY_LOGGED_IN,  /* LOGIN while logged in */
+    SHOP1_ERR_NO_SUCH_ITEM,       /* no item with that sno */
+    SHOP1_ERR_NO_SUCH_CATEGORY,   /* no category with that number or name */
+    SHOP1_ERR_NO_SUCH_ORDER,      /* no order with that id for this user */
+    SHOP1_ERR_BAD_QUANTITY,       /* quantity not an integer in 1..ORDER_QTY_MAX */
+    SHOP1_ERR_INSUFFICIENT_STOCK, /* fewer units in stock than asked */
+    SHOP1_ERR_CONFLICT,           /* request id reused with different arguments */
+    SHOP1_ERR_LIMIT,              /* an order or account limit reached */
+    SHOP1_ERR_TOO_LONG,           /* request line over SHOP1_LINE_MAX */
+    SHOP1_ERR_BUSY,               /* server overloaded; retry later */
+    SHOP1_ERR_TIMEOUT,            /* idle or handshake timeout (then the server closes) */
+    SHOP1_ERR_INTERNAL,           /* server-side failure; nothing was changed */
+    SHOP1_ERROR_COUNT
+} shop1_error_t;
+
+/* The wire word of an error code ("BAD_REQUEST"); "INTERNAL" for out-of-range values. */
+const char *shop1_error_name(shop1_error_t code);
+/* The code for a wire word, or SHOP1_ERROR_COUNT when unknown. */
+shop1_error_t shop1_error_from_name(const char *name, size_t len);
+/* The wire word of a verb ("BUY"). */
+const char *shop1_verb_name(shop1_verb_t verb);
+
+/* One parsed request. String members point into the line buffer given to shop1_parse_request
+ * (which is modified in place) and live as long as it does. */
+typedef struct {
+    shop1_verb_t verb;
+    const char *user;        /* LOGIN */
+    const char *password;    /* LOGIN */
+    const char *category;    /* BROWSE: the rest of the line, single spaces kept ("house-hold items") */
+    int sno;                 /* ITEM, BUY */
+    int64_t qty;             /* BUY */
+    const char *request_id;  /* BUY: NULL when absent */
+    int64_t order_id;        /* RECEIPT: 0 when absent (the session's order) */
+} shop1_request_t;
+
+typedef struct {
+    shop1_error_t code;
+    char text[SHOP1_ERRTEXT_MAX]; /* human text; bad values quoted with unprintables escaped */
+} shop1_parse_error_t;
+
+/* Parses one request line. line[0..len) is the line WITHOUT its LF; a trailing CR is ignored.
+ * The buffer must have room for line[len] (it is overwritten with NUL) and is tokenised in place.
+ * Rejects NUL bytes and invalid UTF-8 (BAD_REQUEST), empty lines (BAD_REQUEST), unknown verbs
+ * (UNKNOWN_COMMAND), wrong argument counts and malformed arguments (BAD_REQUEST; a quantity that
+ * is not an integer in 1..ORDER_QTY_MAX is BAD_QUANTITY; a malformed request id BAD_REQUEST).
+ * Verbs are case-insensitive; arguments are separated by one or more spaces or tabs.
+ * Returns SHOP1_OK and fills *req, or an error code and fills *err. */
+shop1_error_t shop1_parse_request(char *line, size_t len, shop1_request_t *req,
+                                  shop1_parse_error_t *err);
+
+/* --- Reply building. A growable byte buffer that owns its memory. --- */
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool failed; /* an allocation failed; the contents are incomplete */
+} shop1_buf_t;
+
+void shop1_buf_init(shop1_buf_t *b);
+void shop1_buf_free(shop1_buf_t *b);
+void shop1_buf_reset(shop1_buf_t *b); /* len = 0, keeps the memory */
+
+/* A data row: "* " then the fields joined by TAB, then LF. Field text is sanitised: TAB, CR, LF
+ * and other control characters become a space. Usage:
+ *   shop1_row_begin(b); shop1_row_int(b, 101); shop1_row_str(b, "phone"); ...; shop1_row_end(b); */
+void shop1_row_begin(shop1_buf_t *b);
+void shop1_row_str(shop1_buf_t *b, const char *s);
+void shop1_row_int(shop1_buf_t *b, int64_t v);
+void shop1_row_money(shop1_buf_t *b, money_t v, int minor_digits);
+void shop1_row_end(shop1_buf_t *b);
+
+/* The final "OK <text>" line (text printf-style, sanitised to one line). */
+void shop1_ok(shop1_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The final "ERR <CODE> <text>" line. */
+void shop1_err(shop1_buf_t *b, shop1_error_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* --- Reply reading, for clients. --- */
+#define SHOP1_FIELDS_MAX 16
+
+typedef enum {
+    SHOP1_LINE_DATA,    /* "* f1\tf2..." */
+    SHOP1_LINE_OK,      /* "OK ..." (or "OK" alone) */
+    SHOP1_LINE_ERR,     /* "ERR CODE text" */
+    SHOP1_LINE_INVALID, /* anything else */
+} shop1_line_kind_t;
+
+typedef struct {
+    shop1_line_kind_t kind;
+    size_t nfields;                           /* DATA: number of fields */
+    const char *fields[SHOP1_FIELDS_MAX];     /* DATA: the fields (NUL-terminated in place) */
+    shop1_error_t code;                       /* ERR: the code (SHOP1_ERROR_COUNT if unknown) */
+    const char *code_name;                    /* ERR: the code word as sent */
+    const char *text;                         /* OK/ERR: the text after the word(s), "" if none */
+} shop1_reply_line_t;
+
+/* Classifies and splits one reply line (without LF; a trailing CR is ignored), in place. */
+shop1_line_kind_t shop1_parse_reply_line(char *line, size_t len, shop1_reply_line_t *out);
+
+#endif

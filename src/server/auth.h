@@ -1,0 +1,46 @@
+/* auth: the password-checking pool. argon2id verification is slow on purpose, so it never runs
+ * on an event loop: workers submit LOGIN jobs to a bounded queue served by a few threads, each
+ * with its own store connection, and get the outcome back through their mailbox. Failed logins
+ * are rate-limited per account and per source address (a blocked key is refused even with the
+ * right password, without spending a hash). Unknown users cost the same hash as known ones. */
+#ifndef NETSHOP_AUTH_H
+#define NETSHOP_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/shop1.h"
+#include "server/mailbox.h"
+
+typedef struct auth_pool auth_pool_t;
+
+typedef struct auth_job {
+    mailbox_msg_t msg;        /* posted to reply_to when done; msg.deliver is the submitter's */
+    mailbox_t *reply_to;
+    struct auth_job *qnext;
+    void *ctx;                /* the submitter's (its connection) */
+    /* in */
+    char user[SHOP1_USER_MAX + 1];
+    char password[SHOP1_PASSWORD_MAX + 1]; /* zeroed by the pool once checked */
+    char peer[64];            /* source address, the rate-limit key */
+    /* out */
+    shop1_error_t result;     /* SHOP1_OK, AUTH_FAILED, RATE_LIMITED or INTERNAL */
+    int64_t user_id;
+} auth_job_t;
+
+/* Starts `threads` hashing threads, each with its own store on db_path. NULL with err on
+ * failure. */
+auth_pool_t *auth_pool_start(const char *db_path, int threads, size_t queue_max,
+                             unsigned max_failures, int window_secs, char *err, size_t errlen);
+/* Queues a job (any thread). False when the queue is full: the caller answers BUSY and keeps
+ * the job (and must zero its password). */
+bool auth_submit(auth_pool_t *ap, auth_job_t *job);
+/* Finishes queued jobs, joins the threads, frees everything. */
+void auth_pool_stop(auth_pool_t *ap);
+
+/* Hashes a password for storage (argon2id, libsodium's interactive limits). Returns 0, or -1
+ * when out of memory. out must hold crypto_pwhash_STRBYTES (128) bytes. */
+int auth_hash_password(const char *password, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,331 @@
+/* committer: queue, batch loop and purchase decisions of the committer thread.
+ *
+ * Invariants:
+ *   1. Only this thread writes stock, orders, lines and purchase records.
+ *   2. committed[i] is item i's stock as durable in the store; tentative[i] is that stock minus
+ *      what the batch being built has sold. The catalog shows committed[] (published after commit).
+ *   3. An outcome is posted only after the transaction holding it committed, or after it rolled
+ *      back and the outcome was rewritten to INTERNAL (nothing bought).
+ */
+#include "server/committer.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/log.h"
+
+typedef struct {
+    int sno;
+    size_t index; /* into the catalog's item order */
+} sno_index_t;
+
+struct committer {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    commit_job_t *head, *tail; /* queue, guarded by lock */
+    size_t queued;
+    bool stopping;
+    committer_stats_t stats;   /* guarded by lock */
+
+    size_t queue_max, batch_max;
+    store_t *store;            /* this thread's own connection */
+    const catalog_t *cat;
+    size_t nitems;
+    sno_index_t *by_sno;       /* sorted by sno */
+    int64_t *committed;        /* invariant 2 */
+    int64_t *tentative;
+    size_t *touched;           /* item indexes changed in the current batch */
+    size_t ntouched;
+    bool *is_touched;
+};
+
+static int cmp_sno(const void *a, const void *b)
+{
+    const sno_index_t *x = a, *y = b;
+    return (x->sno > y->sno) - (x->sno < y->sno);
+}
+
+/* The catalog index of sno, or -1. */
+static long item_index(const committer_t *cm, int sno)
+{
+    sno_index_t key = {.sno = sno};
+    const sno_index_t *hit = bsearch(&key, cm->by_sno, cm->nitems, sizeof key, cmp_sno);
+    return hit ? (long)hit->index : -1;
+}
+
+static void touch(committer_t *cm, size_t i)
+{
+    if (!cm->is_touched[i]) {
+        cm->is_touched[i] = true;
+        cm->touched[cm->ntouched++] = i;
+    }
+}
+
+/* Ends a batch: publish (after commit) or forget (after rollback) the tentative stock. */
+static void end_batch(committer_t *cm, bool committed)
+{
+    for (size_t k = 0; k < cm->ntouched; k++) {
+        size_t i = cm->touched[k];
+        if (committed) {
+            cm->committed[i] = cm->tentative[i];
+            catalog_publish_stock(catalog_item_at(cm->cat, i), cm->committed[i]);
+        } else {
+            cm->tentative[i] = cm->committed[i];
+        }
+        cm->is_touched[i] = false;
+    }
+    cm->ntouched = 0;
+}
+
+static shop1_error_t decision_error(buy_decision_t d)
+{
+    switch (d) {
+    case BUY_ALLOWED: return SHOP1_OK;
+    case BUY_INSUFFICIENT_STOCK: return SHOP1_ERR_INSUFFICIENT_STOCK;
+    case BUY_BAD_QUANTITY: return SHOP1_ERR_BAD_QUANTITY;
+    case BUY_ORDER_FULL:
+    case BUY_TOTAL_OVERFLOW: return SHOP1_ERR_LIMIT;
+    }
+    return SHOP1_ERR_INTERNAL;
+}
+
+/* Applies one BUY inside the open transaction. Returns false on a store error (the batch must
+ * roll back); otherwise job->result says what happened. */
+static bool apply_buy(committer_t *cm, commit_job_t *job, int64_t now)
+{
+    bool has_rid = job->request_id[0] != '\0';
+    if (has_rid) {
+        store_request_t rec;
+        store_status_t s = store_request_get(cm->store, job->user_id, job->request_id, &rec);
+        if (s == STORE_OK) {
+            if (rec.sno != job->sno || rec.qty != job->qty) {
+                job->result = SHOP1_ERR_CONFLICT;
+                return true;
+            }
+            job->replayed = true;
+            job->result = (shop1_error_t)rec.result;
+            if (job->result == SHOP1_OK)
+                return store_line_get(cm->store, rec.line_id, &job->line) == STORE_OK;
+            long i = item_index(cm, job->sno);
+            job->stock_left = i >= 0 ? cm->tentative[i] : 0;
+            return true;
+        }
+        if (s != STORE_NOT_FOUND)
+            return false;
+    }
+
+    store_request_t rec = {.sno = job->sno, .qty = job->qty, .result = SHOP1_OK};
+    long i = item_index(cm, job->sno);
+    if (i < 0) {
+        job->result = SHOP1_ERR_NO_SUCH_ITEM;
+    } else {
+        const catalog_item_t *item = catalog_item_at(cm->cat, (size_t)i);
+        money_t line_total = 0;
+        buy_decision_t d = order_decide_buy(cm->tentative[i], job->qty, catalog_item_price(item),
+                                            job->order_lines, job->order_total, &line_total);
+        job->result = decision_error(d);
+        job->stock_left = cm->tentative[i];
+        if (d == BUY_ALLOWED) {
+            int64_t order_id = job->order_id;
+            if (order_id == 0 && store_order_open(cm->store, job->user_id, now, &order_id) != STORE_OK)
+                return false;
+            store_line_t *line = &job->line;
+            memset(line, 0, sizeof *line);
+            line->order_id = order_id;
+            line->sno = job->sno;
+            snprintf(line->name, sizeof line->name, "%s", catalog_item_name(item));
+            line->qty = job->qty;
+            line->unit_price = catalog_item_price(item);
+            line->line_total = line_total;
+            store_status_t s = store_line_add(cm->store, line);
+            if (s == STORE_NO_STOCK) {
+                /* Invariant 2 broken: memory and store disagree. Trust the store. */
+                log_error("committer: store refused stock for item %d that memory allowed", job->sno);
+                job->result = SHOP1_ERR_INSUFFICIENT_STOCK;
+            } else if (s != STORE_OK) {
+                return false;
+            } else {
+                cm->tentative[i] -= job->qty;
+                touch(cm, (size_t)i);
+                rec.line_id = line->line_id;
+            }
+        }
+    }
+    if (!has_rid)
+        return true;
+    rec.result = job->result;
+    return store_request_put(cm->store, job->user_id, job->request_id, &rec) == STORE_OK;
+}
+
+/* Runs one batch in one transaction; on any store failure every BUY in it answers INTERNAL. */
+static void run_batch(committer_t *cm, commit_job_t *batch)
+{
+    int64_t now = (int64_t)time(NULL);
+    bool ok = store_begin(cm->store) == STORE_OK;
+    for (commit_job_t *j = batch; ok && j; j = j->qnext) {
+        if (j->kind == COMMIT_BUY)
+            ok = apply_buy(cm, j, now);
+        else
+            ok = store_order_close(cm->store, j->order_id, now) != STORE_ERROR;
+    }
+    if (ok)
+        ok = store_commit(cm->store) == STORE_OK;
+    if (!ok) {
+        log_error("committer: batch failed, nothing in it was applied: %s", store_errmsg(cm->store));
+        store_rollback(cm->store);
+        for (commit_job_t *j = batch; j; j = j->qnext) {
+            j->result = SHOP1_ERR_INTERNAL;
+            j->replayed = false;
+        }
+    }
+    end_batch(cm, ok);
+
+    for (commit_job_t *j = batch; j;) {
+        commit_job_t *next = j->qnext;
+        j->qnext = NULL;
+        if (j->reply_to)
+            mailbox_post(j->reply_to, &j->msg);
+        else
+            free(j);
+        j = next;
+    }
+}
+
+static void *committer_main(void *arg)
+{
+    committer_t *cm = arg;
+    for (;;) {
+        pthread_mutex_lock(&cm->lock);
+        while (!cm->head && !cm->stopping)
+            pthread_cond_wait(&cm->wake, &cm->lock);
+        if (!cm->head) {
+            pthread_mutex_unlock(&cm->lock);
+            break;
+        }
+        /* Take up to batch_max jobs: everything that queued while the last batch was syncing. */
+        commit_job_t *batch = cm->head, *last = cm->head;
+        size_t n = 1;
+        while (last->qnext && n < cm->batch_max) {
+            last = last->qnext;
+            n++;
+        }
+        cm->head = last->qnext;
+        if (!cm->head)
+            cm->tail = NULL;
+        last->qnext = NULL;
+        cm->queued -= n;
+        cm->stats.batches++;
+        cm->stats.jobs += n;
+        if (n > cm->stats.largest_batch)
+            cm->stats.largest_batch = n;
+        pthread_mutex_unlock(&cm->lock);
+
+        run_batch(cm, batch);
+    }
+    return NULL;
+}
+
+static void committer_free(committer_t *cm)
+{
+    if (!cm)
+        return;
+    store_close(cm->store);
+    free(cm->by_sno);
+    free(cm->committed);
+    free(cm->tentative);
+    free(cm->touched);
+    free(cm->is_touched);
+    pthread_cond_destroy(&cm->wake);
+    pthread_mutex_destroy(&cm->lock);
+    free(cm);
+}
+
+committer_t *committer_start(const char *db_path, const catalog_t *cat, size_t queue_max,
+                             size_t batch_max, char *err, size_t errlen)
+{
+    committer_t *cm = calloc(1, sizeof *cm);
+    if (!cm) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&cm->lock, NULL);
+    pthread_cond_init(&cm->wake, NULL);
+    cm->queue_max = queue_max;
+    cm->batch_max = batch_max ? batch_max : 1;
+    cm->cat = cat;
+    cm->nitems = catalog_item_count(cat);
+    size_t n = cm->nitems ? cm->nitems : 1;
+    cm->by_sno = calloc(n, sizeof *cm->by_sno);
+    cm->committed = calloc(n, sizeof *cm->committed);
+    cm->tentative = calloc(n, sizeof *cm->tentative);
+    cm->touched = calloc(n, sizeof *cm->touched);
+    cm->is_touched = calloc(n, sizeof *cm->is_touched);
+    if (!cm->by_sno || !cm->committed || !cm->tentative || !cm->touched || !cm->is_touched) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < cm->nitems; i++) {
+        const catalog_item_t *item = catalog_item_at(cat, i);
+        cm->by_sno[i] = (sno_index_t){.sno = catalog_item_sno(item), .index = i};
+        cm->committed[i] = cm->tentative[i] = catalog_item_stock(item);
+    }
+    qsort(cm->by_sno, cm->nitems, sizeof *cm->by_sno, cmp_sno);
+
+    cm->store = store_open(db_path, err, errlen);
+    if (!cm->store)
+        goto fail;
+    if (store_orders_close_all(cm->store, (int64_t)time(NULL)) != STORE_OK) {
+        snprintf(err, errlen, "closing orders of ended sessions: %s", store_errmsg(cm->store));
+        goto fail;
+    }
+    if (pthread_create(&cm->thread, NULL, committer_main, cm) != 0) {
+        snprintf(err, errlen, "cannot start the committer thread");
+        goto fail;
+    }
+    return cm;
+fail:
+    committer_free(cm);
+    return NULL;
+}
+
+bool committer_submit(committer_t *cm, commit_job_t *job)
+{
+    job->qnext = NULL;
+    pthread_mutex_lock(&cm->lock);
+    if (cm->stopping || cm->queued >= cm->queue_max) {
+        pthread_mutex_unlock(&cm->lock);
+        return false;
+    }
+    if (cm->tail)
+        cm->tail->qnext = job;
+    else
+        cm->head = job;
+    cm->tail = job;
+    cm->queued++;
+    pthread_cond_signal(&cm->wake);
+    pthread_mutex_unlock(&cm->lock);
+    return true;
+}
+
+void committer_stop(committer_t *cm)
+{
+    if (!cm)
+        return;
+    pthread_mutex_lock(&cm->lock);
+    cm->stopping = true;
+    pthread_cond_signal(&cm->wake);
+    pthread_mutex_unlock(&cm->lock);
+    pthread_join(cm->thread, NULL);
+    committer_free(cm);
+}
+
+void committer_get_stats(committer_t *cm, committer_stats_t *out)
+{
+    pthread_mutex_lock(&cm->lock);
+    *out = cm->stats;
+    pthread_mutex_unlock(&cm->lock);
+}

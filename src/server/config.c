@@ -1,0 +1,137 @@
+/* config: defaults and command-line parsing of netshopd's serving options. */
+#include "server/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+void config_defaults(config_t *cfg)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    *cfg = (config_t){
+        .data_dir = NULL,
+        .listen_addr = "127.0.0.1",
+        .port = 5555,
+        .threads = cores > 0 && cores <= 256 ? (int)cores : 2,
+        .auth_threads = 2,
+        .max_connections = 10000,
+        .idle_timeout = 300,
+        .handshake_timeout = 10,
+        .output_limit = 256 * 1024,
+        .login_failures = 5,
+        .login_window = 60,
+        .commit_queue_max = 65536,
+        .commit_batch_max = 4096,
+        .auth_queue_max = 1024,
+        .read_high_water = 64 * 1024,
+        .requests_per_wakeup = 64,
+    };
+}
+
+const char *config_usage(void)
+{
+    return "usage: netshopd --data DIR [options]\n"
+           "       netshopd init --data DIR [--demo] [--catalog FILE] [--san NAME]... [--force]\n"
+           "       netshopd user add NAME --data DIR\n"
+           "options:\n"
+           "  --listen ADDR            address to listen on (default 127.0.0.1)\n"
+           "  --port N                 TLS/TCP and UDP port (default 5555; 0 = any free port)\n"
+           "  --threads N              network worker threads (default: number of cores)\n"
+           "  --auth-threads N         password hashing threads (default 2)\n"
+           "  --max-connections N      concurrent TLS connections (default 10000)\n"
+           "  --idle-timeout SECS      close connections idle this long (default 300)\n"
+           "  --handshake-timeout SECS close connections whose TLS handshake takes longer (default 10)\n"
+           "  --output-limit BYTES     pending reply bytes before a connection stops being read (default 262144)\n"
+           "  --login-failures N       failed logins per account or address per minute (default 5)\n";
+}
+
+/* Parses a decimal integer option in [min, max]; prints the error quoting the value. */
+static int parse_long(const char *opt, const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < min || v > max) {
+        fprintf(stderr, "netshopd: --%s wants an integer from %ld to %ld, not '%s'\n", opt, min, max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int config_parse_serve(config_t *cfg, int argc, char **argv)
+{
+    enum { O_DATA = 1, O_LISTEN, O_PORT, O_THREADS, O_AUTH, O_MAXCONN, O_IDLE, O_HANDSHAKE,
+           O_OUTPUT, O_LOGINFAIL };
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, O_DATA},
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"port", required_argument, NULL, O_PORT},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"auth-threads", required_argument, NULL, O_AUTH},
+        {"max-connections", required_argument, NULL, O_MAXCONN},
+        {"idle-timeout", required_argument, NULL, O_IDLE},
+        {"handshake-timeout", required_argument, NULL, O_HANDSHAKE},
+        {"output-limit", required_argument, NULL, O_OUTPUT},
+        {"login-failures", required_argument, NULL, O_LOGINFAIL},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    opterr = 1;
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        const char *name = c > 0 && c <= O_LOGINFAIL ? opts[c - 1].name : "";
+        switch (c) {
+        case O_DATA: cfg->data_dir = optarg; continue;
+        case O_LISTEN: cfg->listen_addr = optarg; continue;
+        case O_PORT:
+            if (parse_long(name, optarg, 0, 65535, &v)) return -1;
+            cfg->port = (int)v;
+            continue;
+        case O_THREADS:
+            if (parse_long(name, optarg, 1, 256, &v)) return -1;
+            cfg->threads = (int)v;
+            continue;
+        case O_AUTH:
+            if (parse_long(name, optarg, 1, 64, &v)) return -1;
+            cfg->auth_threads = (int)v;
+            continue;
+        case O_MAXCONN:
+            if (parse_long(name, optarg, 1, 1000000, &v)) return -1;
+            cfg->max_connections = (int)v;
+            continue;
+        case O_IDLE:
+            if (parse_long(name, optarg, 1, 86400, &v)) return -1;
+            cfg->idle_timeout = (int)v;
+            continue;
+        case O_HANDSHAKE:
+            if (parse_long(name, optarg, 1, 3600, &v)) return -1;
+            cfg->handshake_timeout = (int)v;
+            continue;
+        case O_OUTPUT:
+            if (parse_long(name, optarg, 4096, 1L << 30, &v)) return -1;
+            cfg->output_limit = (size_t)v;
+            continue;
+        case O_LOGINFAIL:
+            if (parse_long(name, optarg, 1, 1000000, &v)) return -1;
+            cfg->login_failures = (unsigned)v;
+            continue;
+        default:
+            fputs(config_usage(), stderr);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "netshopd: unexpected argument '%s'\n%s", argv[optind], config_usage());
+        return -1;
+    }
+    if (!cfg->data_dir) {
+        fprintf(stderr, "netshopd: --data DIR is required\n%s", config_usage());
+        return -1;
+    }
+    return 0;
+}

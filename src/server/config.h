@@ -1,0 +1,38 @@
+/* config: netshopd's serving options — every limit named, with its default and its option.
+ * config_parse_serve fills a config from the command line; nothing else reads argv. */
+#ifndef NETSHOP_CONFIG_H
+#define NETSHOP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *data_dir;          /* --data (required) */
+    const char *listen_addr;       /* --listen, default 127.0.0.1 */
+    int port;                      /* --port, default 5555; 0 picks a free port */
+    int threads;                   /* --threads, default: number of cores */
+    int auth_threads;              /* --auth-threads, default 2 */
+    int max_connections;           /* --max-connections, default 10000 */
+    int idle_timeout;              /* --idle-timeout seconds, default 300 */
+    int handshake_timeout;         /* --handshake-timeout seconds, default 10 */
+    size_t output_limit;           /* --output-limit bytes, default 256 KiB */
+    unsigned login_failures;       /* --login-failures per window, default 5 */
+    int login_window;              /* seconds of that window, 60 */
+    size_t commit_queue_max;       /* purchases waiting for the committer before BUSY, 65536 */
+    size_t commit_batch_max;       /* purchases per store transaction, 4096 */
+    size_t auth_queue_max;         /* logins waiting for a hashing thread before BUSY, 1024 */
+    size_t read_high_water;        /* input buffered per connection before reading pauses, 64 KiB */
+    int requests_per_wakeup;       /* requests handled per connection per loop turn, 64 */
+} config_t;
+
+/* Defaults for every field (data_dir NULL). */
+void config_defaults(config_t *cfg);
+
+/* Parses `netshopd [serve options]` (argv[0] is the program). Returns 0, or -1 after printing
+ * the problem (quoting the bad value) to stderr. The strings point into argv. */
+int config_parse_serve(config_t *cfg, int argc, char **argv);
+
+/* The usage text of the serve options, for --help. */
+const char *config_usage(void);
+
+#endif

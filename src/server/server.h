@@ -1,0 +1,41 @@
+/* server: the serving process as one context — configuration, catalog, TLS context, committer,
+ * auth pool and the worker threads — and its life cycle (start, run until a signal, stop).
+ * Passed explicitly to everything that needs it; there is no global server state. */
+#ifndef NETSHOP_SERVER_H
+#define NETSHOP_SERVER_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <openssl/ssl.h>
+
+#include "core/catalog.h"
+#include "core/money.h"
+#include "server/auth.h"
+#include "server/committer.h"
+#include "server/config.h"
+
+#define NETSHOP_VERSION "0.1.0"
+
+struct worker;
+
+typedef struct server {
+    config_t cfg;
+    char db_path[PATH_MAX];
+    catalog_t *catalog;       /* frozen; stock published by the committer */
+    currency_t currency;
+    SSL_CTX *ssl_ctx;         /* shared read-only by the workers */
+    committer_t *committer;
+    auth_pool_t *auth;
+    struct worker **workers;
+    int nworkers;
+    int port;                 /* the port actually bound */
+    atomic_int connections;   /* open TLS connections, all workers */
+    bool demo;
+} server_t;
+
+/* Serves until SIGINT or SIGTERM, then stops cleanly. Returns the process exit status. */
+int server_run(const config_t *cfg);
+
+#endif

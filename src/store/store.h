@@ -1,0 +1,123 @@
+/* store: the only door to durable state — catalog, users, orders and purchase records.
+ * One interface, one file per back end (store_sqlite.c today). No SQL outside src/store.
+ *
+ * Threading: a store_t is one connection and is used by one thread at a time. The server
+ * opens one writable store for the committer (the only writer of orders and stock) and one
+ * per reader thread. Writes made between store_begin and store_commit become durable
+ * together, with one fsync, when store_commit returns STORE_OK. */
+#ifndef NETSHOP_STORE_H
+#define NETSHOP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/catalog.h"
+#include "core/money.h"
+#include "core/order.h"
+
+typedef struct store store_t;
+
+typedef enum {
+    STORE_OK = 0,
+    STORE_NOT_FOUND,     /* no such row */
+    STORE_EXISTS,        /* unique key already present (user name, request id) */
+    STORE_NO_STOCK,      /* conditional stock decrement found too little stock */
+    STORE_ERROR,         /* I/O, corruption, busy past the timeout; see store_errmsg */
+} store_status_t;
+
+#define STORE_PWHASH_MAX 256
+
+/* Opens (creating if needed, with its schema) the store at path. Returns NULL and writes a
+ * message into err on failure. The caller owns the store; close with store_close. */
+store_t *store_open(const char *path, char *err, size_t errlen);
+void store_close(store_t *st);
+/* The message of the last STORE_ERROR on this store (valid until the next call). */
+const char *store_errmsg(const store_t *st);
+
+/* --- Catalog. --- */
+/* True when the store holds no items yet. */
+bool store_catalog_empty(store_t *st);
+/* Writes the catalog's categories and items (stock as both stock and initial stock) in one
+ * transaction. STORE_EXISTS when the store already has items. */
+store_status_t store_catalog_import(store_t *st, const catalog_t *cat);
+/* Builds a frozen catalog from the store, with current stock. The caller owns *out. */
+store_status_t store_catalog_load(store_t *st, catalog_t **out);
+/* Per-item current and initial stock, for invariant checks. Calls fn for every item. */
+store_status_t store_stock_each(store_t *st,
+                                void (*fn)(void *ctx, int sno, int64_t stock, int64_t initial),
+                                void *ctx);
+
+/* --- Settings (key/value; currency code and digits are "currency", "minor_digits"). --- */
+store_status_t store_setting_get(store_t *st, const char *key, char *value, size_t cap);
+store_status_t store_setting_set(store_t *st, const char *key, const char *value);
+
+/* --- Users. --- */
+/* Adds a user with an argon2id hash string (crypto_pwhash_str). STORE_EXISTS if taken. */
+store_status_t store_user_add(store_t *st, const char *name, const char *pwhash);
+/* Looks a user up; fills *user_id and the hash (NUL-terminated, cap >= STORE_PWHASH_MAX). */
+store_status_t store_user_get(store_t *st, const char *name, int64_t *user_id,
+                              char *pwhash, size_t cap);
+
+/* --- Write transactions (the committer). --- */
+store_status_t store_begin(store_t *st);  /* BEGIN IMMEDIATE */
+store_status_t store_commit(store_t *st); /* COMMIT; durable on STORE_OK */
+void store_rollback(store_t *st);
+
+/* Opens a new order for a user at time now (Unix seconds); *order_id receives its id. */
+store_status_t store_order_open(store_t *st, int64_t user_id, int64_t now, int64_t *order_id);
+/* Closes an open order (status 'closed', closed_at = now). STORE_NOT_FOUND if not open. */
+store_status_t store_order_close(store_t *st, int64_t order_id, int64_t now);
+/* Closes every order still open (after a restart: their sessions are gone). */
+store_status_t store_orders_close_all(store_t *st, int64_t now);
+
+/* One order line as bought: the item's name and unit price as they were then. */
+typedef struct {
+    int64_t line_id;
+    int64_t order_id;
+    int sno;
+    char name[CATALOG_NAME_MAX + 1];
+    int64_t qty;
+    money_t unit_price;
+    money_t line_total;
+} store_line_t;
+
+/* Decrements the item's stock by line->qty only if at least that much remains
+ * (STORE_NO_STOCK otherwise, nothing changed) and appends the line to its order;
+ * fills line->line_id. */
+store_status_t store_line_add(store_t *st, store_line_t *line);
+store_status_t store_line_get(store_t *st, int64_t line_id, store_line_t *out);
+
+/* The recorded first outcome of an idempotent BUY (user, request id). */
+typedef struct {
+    int sno;
+    int64_t qty;
+    int result;       /* a shop1_error_t value: SHOP1_OK or the error first answered */
+    int64_t line_id;  /* the line bought when result is OK, else 0 */
+} store_request_t;
+
+store_status_t store_request_get(store_t *st, int64_t user_id, const char *request_id,
+                                 store_request_t *out);
+store_status_t store_request_put(store_t *st, int64_t user_id, const char *request_id,
+                                 const store_request_t *req);
+
+/* --- Reads of orders. --- */
+typedef struct {
+    int64_t order_id;
+    int64_t opened_at;  /* Unix seconds */
+    int64_t closed_at;  /* 0 while open */
+    bool open;
+    size_t lines;
+    money_t total;
+} store_order_t;
+
+/* The order's header and lines, only if it belongs to user_id (else STORE_NOT_FOUND).
+ * *lines is allocated (free with free) and holds *nlines lines in purchase order; it is NULL
+ * when the order has no lines. */
+store_status_t store_order_get(store_t *st, int64_t order_id, int64_t user_id,
+                               store_order_t *hdr, store_line_t **lines, size_t *nlines);
+/* The user's orders, newest first, at most `limit`. *out is allocated (free with free). */
+store_status_t store_orders_list(store_t *st, int64_t user_id, size_t limit,
+                                 store_order_t **out, size_t *n);
+
+#endif
