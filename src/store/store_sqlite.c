@@ -1,0 +1,1072 @@
+/* store_sqlite: the SQLite back end of store.h — one database file, one connection per
+ * store_t, every statement prepared once at open and reused (reset + clear bindings).
+ *
+ * Invariants:
+ *   1. Values never reach SQL text: every value is a bound parameter.
+ *   2. items.initial_stock = items.stock + sum(order_lines.qty) for that sno, because
+ *      store_line_add decrements stock and inserts the line under one savepoint (all or none).
+ *   3. orders.line_count and orders.total equal the count and the sum of line_total of the
+ *      order's lines; they are maintained by store_line_add so ORDERS reads one row per order.
+ *      The total never overflows: the UPDATE only applies when total <= INT64_MAX - line_total.
+ *   4. Tables are STRICT, so a value of the wrong type is an error, never a silent conversion.
+ *
+ * Connection: SQLITE_OPEN_NOMUTEX (a store_t is used by one thread), WAL journal,
+ * synchronous=FULL (a COMMIT is durable when it returns), foreign keys on, 5 s busy timeout.
+ * The file is created mode 0600 before SQLite opens it; SQLite gives -wal and -shm the same
+ * mode. Schema version lives in PRAGMA user_version (STORE_SQLITE_SCHEMA_VERSION). */
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#define STORE_SQLITE_SCHEMA_VERSION 1
+#define STORE_SQLITE_BUSY_MS 5000
+#define STORE_SQLITE_ERRMSG_MAX 512
+
+/* The schema of version 1. orders.line_count/total make ORDERS one indexed range scan. */
+static const char schema_v1[] =
+    "CREATE TABLE settings("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE categories("
+    "  number INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE"
+    ") STRICT;"
+    "CREATE TABLE items("
+    "  sno INTEGER PRIMARY KEY,"
+    "  category INTEGER NOT NULL REFERENCES categories(number),"
+    "  name TEXT NOT NULL,"
+    "  price INTEGER NOT NULL CHECK (price >= 0),"
+    "  stock INTEGER NOT NULL CHECK (stock >= 0),"
+    "  initial_stock INTEGER NOT NULL CHECK (initial_stock >= 0)"
+    ") STRICT;"
+    "CREATE TABLE users("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  pwhash TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE orders("
+    "  id INTEGER PRIMARY KEY,"
+    "  user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  opened_at INTEGER NOT NULL,"
+    "  closed_at INTEGER,"
+    "  status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
+    "  line_count INTEGER NOT NULL DEFAULT 0 CHECK (line_count >= 0),"
+    "  total INTEGER NOT NULL DEFAULT 0 CHECK (total >= 0),"
+    "  CHECK ((status = 'open') = (closed_at IS NULL))"
+    ") STRICT;"
+    "CREATE INDEX orders_by_user ON orders(user_id, id);"
+    "CREATE INDEX orders_open ON orders(id) WHERE status = 'open';"
+    "CREATE TABLE order_lines("
+    "  id INTEGER PRIMARY KEY,"
+    "  order_id INTEGER NOT NULL REFERENCES orders(id),"
+    "  sno INTEGER NOT NULL REFERENCES items(sno),"
+    "  name TEXT NOT NULL,"
+    "  qty INTEGER NOT NULL CHECK (qty > 0),"
+    "  unit_price INTEGER NOT NULL CHECK (unit_price >= 0),"
+    "  line_total INTEGER NOT NULL CHECK (line_total >= 0)"
+    ") STRICT;"
+    "CREATE INDEX order_lines_by_order ON order_lines(order_id, id);"
+    "CREATE TABLE buy_requests("
+    "  user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  request_id TEXT NOT NULL,"
+    "  sno INTEGER NOT NULL,"
+    "  qty INTEGER NOT NULL,"
+    "  result INTEGER NOT NULL,"
+    "  line_id INTEGER REFERENCES order_lines(id),"
+    "  PRIMARY KEY (user_id, request_id)"
+    ") STRICT, WITHOUT ROWID;"
+    "PRAGMA user_version = 1;";
+
+/* Every statement the store runs after open, prepared once. */
+typedef enum {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_SAVEPOINT,
+    Q_RELEASE,
+    Q_ROLLBACK_TO,
+    Q_ITEMS_ANY,
+    Q_CATEGORY_INSERT,
+    Q_ITEM_INSERT,
+    Q_CATEGORIES_ALL,
+    Q_ITEMS_ALL,
+    Q_STOCK_ALL,
+    Q_SETTING_GET,
+    Q_SETTING_SET,
+    Q_USER_INSERT,
+    Q_USER_GET,
+    Q_ORDER_INSERT,
+    Q_ORDER_CLOSE,
+    Q_ORDERS_CLOSE_ALL,
+    Q_STOCK_TAKE,
+    Q_ITEM_EXISTS,
+    Q_ORDER_ADD_LINE,
+    Q_ORDER_IS_OPEN,
+    Q_LINE_INSERT,
+    Q_LINE_GET,
+    Q_REQUEST_GET,
+    Q_REQUEST_PUT,
+    Q_ORDER_WITH_LINES,
+    Q_ORDERS_OF_USER,
+    Q_COUNT
+} query_t;
+
+static const char *const query_sql[Q_COUNT] = {
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT store_step",
+    [Q_RELEASE] = "RELEASE store_step",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO store_step",
+    [Q_ITEMS_ANY] = "SELECT EXISTS (SELECT 1 FROM items)",
+    [Q_CATEGORY_INSERT] = "INSERT INTO categories (number, name) VALUES (?1, ?2)",
+    [Q_ITEM_INSERT] = "INSERT INTO items (sno, category, name, price, stock, initial_stock)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    [Q_CATEGORIES_ALL] = "SELECT number, name FROM categories ORDER BY number",
+    [Q_ITEMS_ALL] = "SELECT sno, category, name, price, stock FROM items ORDER BY sno",
+    [Q_STOCK_ALL] = "SELECT sno, stock, initial_stock FROM items ORDER BY sno",
+    [Q_SETTING_GET] = "SELECT value FROM settings WHERE key = ?1",
+    [Q_SETTING_SET] = "INSERT INTO settings (key, value) VALUES (?1, ?2)"
+                      " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [Q_USER_INSERT] = "INSERT INTO users (name, pwhash, created_at) VALUES (?1, ?2, ?3)",
+    [Q_USER_GET] = "SELECT id, pwhash FROM users WHERE name = ?1",
+    [Q_ORDER_INSERT] = "INSERT INTO orders (user_id, opened_at, status) VALUES (?1, ?2, 'open')",
+    [Q_ORDER_CLOSE] = "UPDATE orders SET status = 'closed', closed_at = ?2"
+                      " WHERE id = ?1 AND status = 'open'",
+    [Q_ORDERS_CLOSE_ALL] = "UPDATE orders SET status = 'closed', closed_at = ?1"
+                           " WHERE status = 'open'",
+    [Q_STOCK_TAKE] = "UPDATE items SET stock = stock - ?2 WHERE sno = ?1 AND stock >= ?2",
+    [Q_ITEM_EXISTS] = "SELECT EXISTS (SELECT 1 FROM items WHERE sno = ?1)",
+    [Q_ORDER_ADD_LINE] = "UPDATE orders SET line_count = line_count + 1, total = total + ?2"
+                         " WHERE id = ?1 AND status = 'open'"
+                         " AND total <= 9223372036854775807 - ?2",
+    [Q_ORDER_IS_OPEN] = "SELECT EXISTS (SELECT 1 FROM orders WHERE id = ?1 AND status = 'open')",
+    [Q_LINE_INSERT] = "INSERT INTO order_lines (order_id, sno, name, qty, unit_price, line_total)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_LINE_GET] = "SELECT id, order_id, sno, name, qty, unit_price, line_total"
+                   " FROM order_lines WHERE id = ?1",
+    [Q_REQUEST_GET] = "SELECT sno, qty, result, line_id FROM buy_requests"
+                      " WHERE user_id = ?1 AND request_id = ?2",
+    [Q_REQUEST_PUT] = "INSERT INTO buy_requests (user_id, request_id, sno, qty, result, line_id)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /* One statement, so header and lines come from one snapshot even while the committer
+     * writes through another connection. */
+    [Q_ORDER_WITH_LINES] = "SELECT o.opened_at, o.closed_at, o.status, o.line_count, o.total,"
+                           " l.id, l.sno, l.name, l.qty, l.unit_price, l.line_total"
+                           " FROM orders AS o LEFT JOIN order_lines AS l ON l.order_id = o.id"
+                           " WHERE o.id = ?1 AND o.user_id = ?2 ORDER BY l.id",
+    [Q_ORDERS_OF_USER] = "SELECT id, opened_at, closed_at, status, line_count, total"
+                         " FROM orders WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2",
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *q[Q_COUNT];
+    char errmsg[STORE_SQLITE_ERRMSG_MAX];
+};
+
+/* How a multi-statement write was entered: its own transaction, or a savepoint inside the
+ * caller's (the committer's store_begin .. store_commit). */
+typedef enum { TX_TOP, TX_SAVEPOINT } tx_kind_t;
+
+/* ---- Error messages. ---- */
+
+/* Writes a printf-style message into buf; a message that does not fit ends in "...". */
+static void format_message(char *buf, size_t cap, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void format_message(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+    if (buf == NULL || cap == 0)
+        return;
+    int n = vsnprintf(buf, cap, fmt, ap);
+    if (n < 0) {
+        buf[0] = '\0';
+    } else if ((size_t)n >= cap && cap >= 4) {
+        memcpy(buf + cap - 4, "...", 4);
+    }
+}
+
+/* Writes a message for the caller of store_open. */
+static void open_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void open_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    format_message(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* Records a message for store_errmsg and returns status (so callers can `return note(...)`). */
+static store_status_t note(store_t *st, store_status_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static store_status_t note(store_t *st, store_status_t status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    format_message(st->errmsg, sizeof st->errmsg, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* Records "<what>: <sqlite message>" for a failed SQLite call and returns STORE_ERROR. */
+static store_status_t sql_error(store_t *st, const char *what)
+{
+    return note(st, STORE_ERROR, "%s: %s (code %d)", what, sqlite3_errmsg(st->db),
+                sqlite3_extended_errcode(st->db));
+}
+
+static bool is_unique_violation(int rc)
+{
+    return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+/* ---- Statement helpers. ---- */
+
+/* Makes a statement ready for its next use: resets it and drops its bindings (so no bound
+ * pointer outlives the call that bound it). */
+static void finish(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+static bool bind_i64(sqlite3_stmt *s, int index, int64_t value)
+{
+    return sqlite3_bind_int64(s, index, value) == SQLITE_OK;
+}
+
+/* Binds a C string without copying: the string must stay valid until finish(s). */
+static bool bind_text(sqlite3_stmt *s, int index, const char *value)
+{
+    return sqlite3_bind_text(s, index, value, -1, SQLITE_STATIC) == SQLITE_OK;
+}
+
+static store_status_t bind_error(store_t *st, sqlite3_stmt *s, const char *what)
+{
+    store_status_t status = sql_error(st, what);
+    finish(s);
+    return status;
+}
+
+/* Runs a bound statement that returns no rows. Returns the sqlite3_step code (SQLITE_DONE
+ * on success); on failure the message is recorded with `what`. The statement is finished. */
+static int run(store_t *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = SQLITE_DONE; /* statements run this way ignore any rows */
+    if (rc != SQLITE_DONE)
+        sql_error(st, what);
+    finish(s);
+    return rc;
+}
+
+/* Runs a bound one-row, one-integer-column query (SELECT EXISTS ...). On STORE_OK *value
+ * holds the integer. The statement is finished. */
+static store_status_t query_i64(store_t *st, sqlite3_stmt *s, const char *what, int64_t *value)
+{
+    int rc = sqlite3_step(s);
+    store_status_t status = STORE_OK;
+    if (rc == SQLITE_ROW)
+        *value = sqlite3_column_int64(s, 0);
+    else
+        status = sql_error(st, what);
+    finish(s);
+    return status;
+}
+
+/* Copies text column col into buf (cap bytes with the NUL). False when it does not fit. */
+static bool column_text(sqlite3_stmt *s, int col, char *buf, size_t cap)
+{
+    const unsigned char *text = sqlite3_column_text(s, col);
+    int len = sqlite3_column_bytes(s, col);
+    if (text == NULL || len < 0 || (size_t)len >= cap)
+        return false;
+    memcpy(buf, text, (size_t)len);
+    buf[len] = '\0';
+    return true;
+}
+
+/* Makes room for entry number `used` in array (elem-sized entries, *cap of them), doubling
+ * it when full. Returns the array to use from now on, or NULL when out of memory (the old
+ * array is then untouched and still owned by the caller). */
+static void *grow(void *array, size_t *cap, size_t used, size_t elem)
+{
+    if (used < *cap)
+        return array;
+    size_t next = *cap == 0 ? 8 : *cap * 2;
+    if (next < *cap)
+        return NULL;
+    void *bigger = reallocarray(array, next, elem);
+    if (bigger != NULL)
+        *cap = next;
+    return bigger;
+}
+
+/* ---- Transactions. ---- */
+
+/* Enters a write scope for a multi-statement change: BEGIN IMMEDIATE when the connection is
+ * in autocommit mode, else a savepoint inside the caller's transaction. */
+static store_status_t tx_enter(store_t *st, tx_kind_t *kind, const char *what)
+{
+    *kind = sqlite3_get_autocommit(st->db) ? TX_TOP : TX_SAVEPOINT;
+    query_t q = *kind == TX_TOP ? Q_BEGIN : Q_SAVEPOINT;
+    return run(st, st->q[q], what) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+/* Leaves the scope tx_enter opened: keeps its changes when status is STORE_OK, else undoes
+ * them (and only them). Returns status, or STORE_ERROR when keeping the changes failed. */
+static store_status_t tx_leave(store_t *st, tx_kind_t kind, store_status_t status,
+                               const char *what)
+{
+    if (status == STORE_OK) {
+        query_t q = kind == TX_TOP ? Q_COMMIT : Q_RELEASE;
+        if (run(st, st->q[q], what) == SQLITE_DONE)
+            return STORE_OK;
+        status = STORE_ERROR;
+    }
+    /* Undo; errors are ignored so the first message stays (SQLite may already have rolled
+     * the whole transaction back after an I/O error). */
+    if (kind == TX_TOP) {
+        sqlite3_step(st->q[Q_ROLLBACK]);
+        finish(st->q[Q_ROLLBACK]);
+    } else {
+        sqlite3_step(st->q[Q_ROLLBACK_TO]);
+        finish(st->q[Q_ROLLBACK_TO]);
+        sqlite3_step(st->q[Q_RELEASE]);
+        finish(st->q[Q_RELEASE]);
+    }
+    return status;
+}
+
+store_status_t store_begin(store_t *st)
+{
+    return run(st, st->q[Q_BEGIN], "begin") == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+store_status_t store_commit(store_t *st)
+{
+    return run(st, st->q[Q_COMMIT], "commit") == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+void store_rollback(store_t *st)
+{
+    sqlite3_step(st->q[Q_ROLLBACK]);
+    finish(st->q[Q_ROLLBACK]);
+}
+
+/* ---- Open and close. ---- */
+
+/* Creates the database file with mode 0600 if it does not exist yet, so SQLite (and the
+ * -wal/-shm files, which copy the database's mode) never make it readable by others.
+ * An existing file keeps its mode. */
+static bool create_private_file(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return true;
+        open_error(err, errlen, "creating %s: %s", path, strerror(errno));
+        return false;
+    }
+    bool ok = fchmod(fd, 0600) == 0; /* the umask may have cleared bits */
+    if (!ok)
+        open_error(err, errlen, "chmod 0600 %s: %s", path, strerror(errno));
+    close(fd);
+    return ok;
+}
+
+/* Runs a PRAGMA that returns one row and copies its first column into buf. */
+static store_status_t pragma_text(store_t *st, const char *sql, char *buf, size_t cap)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return sql_error(st, sql);
+    store_status_t status = STORE_OK;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        status = sql_error(st, sql);
+    else if (!column_text(s, 0, buf, cap))
+        status = note(st, STORE_ERROR, "%s: unexpected answer", sql);
+    sqlite3_finalize(s);
+    return status;
+}
+
+static store_status_t schema_version(store_t *st, long *version)
+{
+    char text[32];
+    store_status_t status = pragma_text(st, "PRAGMA user_version", text, sizeof text);
+    if (status == STORE_OK)
+        *version = strtol(text, NULL, 10);
+    return status;
+}
+
+/* Creates the schema when the file has none (user_version 0), inside one IMMEDIATE
+ * transaction that re-checks the version, so two processes opening a new file at once do
+ * not both create it. Refuses a schema newer than this build knows. */
+static store_status_t ensure_schema(store_t *st)
+{
+    long version = 0;
+    if (schema_version(st, &version) != STORE_OK)
+        return STORE_ERROR;
+    if (version == 0) {
+        if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+            return sql_error(st, "creating schema");
+        store_status_t status = schema_version(st, &version);
+        if (status == STORE_OK && version == 0) {
+            if (sqlite3_exec(st->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK)
+                status = sql_error(st, "creating schema");
+            else
+                version = STORE_SQLITE_SCHEMA_VERSION;
+        }
+        if (status == STORE_OK && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            status = sql_error(st, "creating schema");
+        if (status != STORE_OK) {
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            return status;
+        }
+    }
+    if (version != STORE_SQLITE_SCHEMA_VERSION)
+        return note(st, STORE_ERROR, "schema version %ld, this build reads version %d",
+                    version, STORE_SQLITE_SCHEMA_VERSION);
+    return STORE_OK;
+}
+
+static store_status_t configure(store_t *st)
+{
+    /* The busy timeout (what PRAGMA busy_timeout sets) first: switching to WAL may wait
+     * for a lock. */
+    if (sqlite3_busy_timeout(st->db, STORE_SQLITE_BUSY_MS) != SQLITE_OK ||
+        sqlite3_exec(st->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK)
+        return sql_error(st, "configuring connection");
+    char mode[16];
+    if (pragma_text(st, "PRAGMA journal_mode = WAL", mode, sizeof mode) != STORE_OK)
+        return STORE_ERROR;
+    if (strcmp(mode, "wal") != 0)
+        return note(st, STORE_ERROR, "journal_mode is %s, WAL is required", mode);
+    if (sqlite3_exec(st->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
+        return sql_error(st, "configuring connection");
+    return STORE_OK;
+}
+
+static store_status_t prepare_all(store_t *st)
+{
+    for (size_t i = 0; i < Q_COUNT; i++) {
+        if (query_sql[i] == NULL)
+            return note(st, STORE_ERROR, "internal: query %zu has no SQL", i);
+        if (sqlite3_prepare_v3(st->db, query_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->q[i],
+                               NULL) != SQLITE_OK)
+            return sql_error(st, query_sql[i]);
+    }
+    return STORE_OK;
+}
+
+store_t *store_open(const char *path, char *err, size_t errlen)
+{
+    char scratch[1];
+    if (err == NULL || errlen == 0) {
+        err = scratch;
+        errlen = sizeof scratch;
+    }
+    err[0] = '\0';
+    if (path == NULL || path[0] == '\0') {
+        open_error(err, errlen, "no database path");
+        return NULL;
+    }
+    if (!create_private_file(path, err, errlen))
+        return NULL;
+    store_t *st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        open_error(err, errlen, "out of memory");
+        return NULL;
+    }
+    int rc = sqlite3_open_v2(path, &st->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        open_error(err, errlen, "opening %s: %s", path,
+                 st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        store_close(st);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    if (configure(st) != STORE_OK || ensure_schema(st) != STORE_OK ||
+        prepare_all(st) != STORE_OK) {
+        open_error(err, errlen, "%s: %s", path, st->errmsg);
+        store_close(st);
+        return NULL;
+    }
+    st->errmsg[0] = '\0';
+    return st;
+}
+
+void store_close(store_t *st)
+{
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(st->q[i]); /* NULL is a harmless no-op */
+    sqlite3_close(st->db);            /* rolls back an unfinished transaction */
+    free(st);
+}
+
+const char *store_errmsg(const store_t *st)
+{
+    return st->errmsg;
+}
+
+/* ---- Catalog. ---- */
+
+/* Returns false also when the store cannot be read (store_errmsg says why), so a failing
+ * store is never mistaken for an empty one that needs importing. */
+bool store_catalog_empty(store_t *st)
+{
+    int64_t any = 1;
+    if (query_i64(st, st->q[Q_ITEMS_ANY], "checking for items", &any) != STORE_OK)
+        return false;
+    return any == 0;
+}
+
+static store_status_t import_category(store_t *st, const catalog_category_t *c)
+{
+    sqlite3_stmt *s = st->q[Q_CATEGORY_INSERT];
+    if (!(bind_i64(s, 1, c->number) && bind_text(s, 2, c->name)))
+        return bind_error(st, s, "importing category");
+    int rc = run(st, s, "importing category");
+    if (is_unique_violation(rc))
+        return note(st, STORE_EXISTS, "category %d (%s) already exists", c->number, c->name);
+    return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+static store_status_t import_item(store_t *st, const catalog_item_t *item)
+{
+    sqlite3_stmt *s = st->q[Q_ITEM_INSERT];
+    int sno = catalog_item_sno(item);
+    if (!(bind_i64(s, 1, sno) && bind_i64(s, 2, catalog_item_category(item)) &&
+          bind_text(s, 3, catalog_item_name(item)) &&
+          bind_i64(s, 4, catalog_item_price(item)) && bind_i64(s, 5, catalog_item_stock(item))))
+        return bind_error(st, s, "importing item");
+    int rc = run(st, s, "importing item");
+    if (is_unique_violation(rc))
+        return note(st, STORE_EXISTS, "item %d already exists", sno);
+    return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+store_status_t store_catalog_import(store_t *st, const catalog_t *cat)
+{
+    if (cat == NULL)
+        return note(st, STORE_ERROR, "importing catalog: no catalog");
+    tx_kind_t kind;
+    if (tx_enter(st, &kind, "importing catalog") != STORE_OK)
+        return STORE_ERROR;
+    int64_t any = 0;
+    store_status_t status = query_i64(st, st->q[Q_ITEMS_ANY], "checking for items", &any);
+    if (status == STORE_OK && any != 0)
+        status = note(st, STORE_EXISTS, "the store already has a catalog");
+    for (size_t i = 0; status == STORE_OK && i < catalog_category_count(cat); i++)
+        status = import_category(st, catalog_category_at(cat, i));
+    for (size_t i = 0; status == STORE_OK && i < catalog_item_count(cat); i++)
+        status = import_item(st, catalog_item_at(cat, i));
+    return tx_leave(st, kind, status, "committing catalog");
+}
+
+static store_status_t load_categories(store_t *st, catalog_t *cat)
+{
+    sqlite3_stmt *s = st->q[Q_CATEGORIES_ALL];
+    store_status_t status = STORE_OK;
+    int rc = SQLITE_DONE;
+    while (status == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t number = sqlite3_column_int64(s, 0);
+        char name[CATALOG_NAME_MAX + 1];
+        if (number < INT_MIN || number > INT_MAX || !column_text(s, 1, name, sizeof name)) {
+            status = note(st, STORE_ERROR, "category %lld: bad number or name",
+                          (long long)number);
+            break;
+        }
+        catalog_result_t r = catalog_add_category(cat, (int)number, name);
+        if (r != CATALOG_OK)
+            status = note(st, STORE_ERROR, "category %lld (%s) rejected by the catalog (%d)",
+                          (long long)number, name, (int)r);
+    }
+    if (status == STORE_OK && rc != SQLITE_DONE)
+        status = sql_error(st, "loading categories");
+    finish(s);
+    return status;
+}
+
+static store_status_t load_items(store_t *st, catalog_t *cat)
+{
+    sqlite3_stmt *s = st->q[Q_ITEMS_ALL];
+    store_status_t status = STORE_OK;
+    int rc = SQLITE_DONE;
+    while (status == STORE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t sno = sqlite3_column_int64(s, 0);
+        int64_t category = sqlite3_column_int64(s, 1);
+        char name[CATALOG_NAME_MAX + 1];
+        if (sno < INT_MIN || sno > INT_MAX || category < INT_MIN || category > INT_MAX ||
+            !column_text(s, 2, name, sizeof name)) {
+            status = note(st, STORE_ERROR, "item %lld: bad number, category or name",
+                          (long long)sno);
+            break;
+        }
+        catalog_result_t r = catalog_add_item(cat, (int)sno, (int)category, name,
+                                              sqlite3_column_int64(s, 3),
+                                              sqlite3_column_int64(s, 4));
+        if (r != CATALOG_OK)
+            status = note(st, STORE_ERROR, "item %lld (%s) rejected by the catalog (%d)",
+                          (long long)sno, name, (int)r);
+    }
+    if (status == STORE_OK && rc != SQLITE_DONE)
+        status = sql_error(st, "loading items");
+    finish(s);
+    return status;
+}
+
+store_status_t store_catalog_load(store_t *st, catalog_t **out)
+{
+    *out = NULL;
+    catalog_t *cat = catalog_new();
+    if (cat == NULL)
+        return note(st, STORE_ERROR, "loading catalog: out of memory");
+    store_status_t status = load_categories(st, cat);
+    if (status == STORE_OK)
+        status = load_items(st, cat);
+    if (status != STORE_OK) {
+        catalog_free(cat);
+        return status;
+    }
+    catalog_freeze(cat);
+    *out = cat;
+    return STORE_OK;
+}
+
+store_status_t store_stock_each(store_t *st,
+                                void (*fn)(void *ctx, int sno, int64_t stock, int64_t initial),
+                                void *ctx)
+{
+    /* fn runs while the query is active: it must not use st. */
+    sqlite3_stmt *s = st->q[Q_STOCK_ALL];
+    store_status_t status = STORE_OK;
+    int rc = SQLITE_DONE;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t sno = sqlite3_column_int64(s, 0);
+        if (sno < INT_MIN || sno > INT_MAX) {
+            status = note(st, STORE_ERROR, "item %lld: serial number out of range",
+                          (long long)sno);
+            break;
+        }
+        fn(ctx, (int)sno, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
+    }
+    if (status == STORE_OK && rc != SQLITE_DONE)
+        status = sql_error(st, "reading stock");
+    finish(s);
+    return status;
+}
+
+/* ---- Settings. ---- */
+
+store_status_t store_setting_get(store_t *st, const char *key, char *value, size_t cap)
+{
+    sqlite3_stmt *s = st->q[Q_SETTING_GET];
+    if (!bind_text(s, 1, key))
+        return bind_error(st, s, "reading setting");
+    store_status_t status = STORE_OK;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        status = note(st, STORE_NOT_FOUND, "no setting %s", key);
+    else if (rc != SQLITE_ROW)
+        status = sql_error(st, "reading setting");
+    else if (!column_text(s, 0, value, cap))
+        status = note(st, STORE_ERROR, "setting %s: value longer than %zu bytes", key,
+                      cap > 0 ? cap - 1 : 0);
+    finish(s);
+    return status;
+}
+
+store_status_t store_setting_set(store_t *st, const char *key, const char *value)
+{
+    sqlite3_stmt *s = st->q[Q_SETTING_SET];
+    if (!(bind_text(s, 1, key) && bind_text(s, 2, value)))
+        return bind_error(st, s, "writing setting");
+    return run(st, s, "writing setting") == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+/* ---- Users. ---- */
+
+store_status_t store_user_add(store_t *st, const char *name, const char *pwhash)
+{
+    if (strlen(pwhash) >= STORE_PWHASH_MAX)
+        return note(st, STORE_ERROR, "user %s: password hash longer than %d bytes", name,
+                    STORE_PWHASH_MAX - 1);
+    sqlite3_stmt *s = st->q[Q_USER_INSERT];
+    if (!(bind_text(s, 1, name) && bind_text(s, 2, pwhash) && bind_i64(s, 3, time(NULL))))
+        return bind_error(st, s, "adding user");
+    int rc = run(st, s, "adding user");
+    if (is_unique_violation(rc))
+        return note(st, STORE_EXISTS, "user %s already exists", name);
+    return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+store_status_t store_user_get(store_t *st, const char *name, int64_t *user_id,
+                              char *pwhash, size_t cap)
+{
+    sqlite3_stmt *s = st->q[Q_USER_GET];
+    if (!bind_text(s, 1, name))
+        return bind_error(st, s, "looking up user");
+    store_status_t status = STORE_OK;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        status = note(st, STORE_NOT_FOUND, "no user %s", name);
+    } else if (rc != SQLITE_ROW) {
+        status = sql_error(st, "looking up user");
+    } else if (!column_text(s, 1, pwhash, cap)) {
+        status = note(st, STORE_ERROR, "user %s: password hash does not fit %zu bytes", name,
+                      cap);
+    } else {
+        *user_id = sqlite3_column_int64(s, 0);
+    }
+    finish(s);
+    return status;
+}
+
+/* ---- Orders (writes). ---- */
+
+store_status_t store_order_open(store_t *st, int64_t user_id, int64_t now, int64_t *order_id)
+{
+    sqlite3_stmt *s = st->q[Q_ORDER_INSERT];
+    if (!(bind_i64(s, 1, user_id) && bind_i64(s, 2, now)))
+        return bind_error(st, s, "opening order");
+    int rc = run(st, s, "opening order");
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return note(st, STORE_NOT_FOUND, "opening order: no user %lld", (long long)user_id);
+    if (rc != SQLITE_DONE)
+        return STORE_ERROR;
+    *order_id = sqlite3_last_insert_rowid(st->db);
+    return STORE_OK;
+}
+
+store_status_t store_order_close(store_t *st, int64_t order_id, int64_t now)
+{
+    sqlite3_stmt *s = st->q[Q_ORDER_CLOSE];
+    if (!(bind_i64(s, 1, order_id) && bind_i64(s, 2, now)))
+        return bind_error(st, s, "closing order");
+    if (run(st, s, "closing order") != SQLITE_DONE)
+        return STORE_ERROR;
+    if (sqlite3_changes(st->db) != 1)
+        return note(st, STORE_NOT_FOUND, "no open order %lld", (long long)order_id);
+    return STORE_OK;
+}
+
+store_status_t store_orders_close_all(store_t *st, int64_t now)
+{
+    sqlite3_stmt *s = st->q[Q_ORDERS_CLOSE_ALL];
+    if (!bind_i64(s, 1, now))
+        return bind_error(st, s, "closing open orders");
+    return run(st, s, "closing open orders") == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+/* Checks a line before it is written: positive quantity, non-negative price, a total that is
+ * exactly unit_price * qty, and a name that fits. */
+static store_status_t line_check(store_t *st, const store_line_t *line)
+{
+    money_t total = 0;
+    if (line->qty <= 0)
+        return note(st, STORE_ERROR, "line: quantity %lld is not positive",
+                    (long long)line->qty);
+    if (line->unit_price < 0)
+        return note(st, STORE_ERROR, "line: negative unit price %lld",
+                    (long long)line->unit_price);
+    if (!money_mul(line->unit_price, line->qty, &total) || total != line->line_total)
+        return note(st, STORE_ERROR, "line: total %lld is not %lld x %lld",
+                    (long long)line->line_total, (long long)line->unit_price,
+                    (long long)line->qty);
+    if (strnlen(line->name, sizeof line->name) >= sizeof line->name)
+        return note(st, STORE_ERROR, "line: name not terminated");
+    return STORE_OK;
+}
+
+/* The three writes of store_line_add, run inside its savepoint. */
+static store_status_t line_write(store_t *st, store_line_t *line)
+{
+    /* 1. Take the stock, only if enough remains. */
+    sqlite3_stmt *s = st->q[Q_STOCK_TAKE];
+    if (!(bind_i64(s, 1, line->sno) && bind_i64(s, 2, line->qty)))
+        return bind_error(st, s, "taking stock");
+    if (run(st, s, "taking stock") != SQLITE_DONE)
+        return STORE_ERROR;
+    if (sqlite3_changes(st->db) != 1) {
+        int64_t exists = 0;
+        s = st->q[Q_ITEM_EXISTS];
+        if (!bind_i64(s, 1, line->sno))
+            return bind_error(st, s, "looking up item");
+        if (query_i64(st, s, "looking up item", &exists) != STORE_OK)
+            return STORE_ERROR;
+        if (exists == 0)
+            return note(st, STORE_NOT_FOUND, "no item %d", line->sno);
+        return note(st, STORE_NO_STOCK, "item %d: fewer than %lld in stock", line->sno,
+                    (long long)line->qty);
+    }
+
+    /* 2. Count the line in its order's header, refusing a total that would overflow. */
+    s = st->q[Q_ORDER_ADD_LINE];
+    if (!(bind_i64(s, 1, line->order_id) && bind_i64(s, 2, line->line_total)))
+        return bind_error(st, s, "adding line to order");
+    if (run(st, s, "adding line to order") != SQLITE_DONE)
+        return STORE_ERROR;
+    if (sqlite3_changes(st->db) != 1) {
+        int64_t open = 0;
+        s = st->q[Q_ORDER_IS_OPEN];
+        if (!bind_i64(s, 1, line->order_id))
+            return bind_error(st, s, "looking up order");
+        if (query_i64(st, s, "looking up order", &open) != STORE_OK)
+            return STORE_ERROR;
+        if (open == 0)
+            return note(st, STORE_NOT_FOUND, "no open order %lld", (long long)line->order_id);
+        return note(st, STORE_ERROR, "order %lld: total would overflow",
+                    (long long)line->order_id);
+    }
+
+    /* 3. The line itself, with the name and price as they are now. */
+    s = st->q[Q_LINE_INSERT];
+    if (!(bind_i64(s, 1, line->order_id) && bind_i64(s, 2, line->sno) &&
+          bind_text(s, 3, line->name) && bind_i64(s, 4, line->qty) &&
+          bind_i64(s, 5, line->unit_price) && bind_i64(s, 6, line->line_total)))
+        return bind_error(st, s, "inserting line");
+    if (run(st, s, "inserting line") != SQLITE_DONE)
+        return STORE_ERROR;
+    line->line_id = sqlite3_last_insert_rowid(st->db);
+    return STORE_OK;
+}
+
+/* All or nothing: on any status but STORE_OK neither stock, order nor lines changed. Inside
+ * the committer's transaction this is a savepoint, so one refused line does not undo the
+ * rest of the batch. STORE_NOT_FOUND: no such item, or the order is not open. */
+store_status_t store_line_add(store_t *st, store_line_t *line)
+{
+    store_status_t status = line_check(st, line);
+    if (status != STORE_OK)
+        return status;
+    tx_kind_t kind;
+    if (tx_enter(st, &kind, "adding line") != STORE_OK)
+        return STORE_ERROR;
+    status = line_write(st, line);
+    return tx_leave(st, kind, status, "adding line");
+}
+
+/* Fills *out from a row whose columns start at `first` in the order: id, order_id, sno,
+ * name, qty, unit_price, line_total. False when a value is out of range. */
+static bool line_from_row(sqlite3_stmt *s, int first, store_line_t *out)
+{
+    int64_t sno = sqlite3_column_int64(s, first + 2);
+    if (sno < INT_MIN || sno > INT_MAX)
+        return false;
+    out->line_id = sqlite3_column_int64(s, first);
+    out->order_id = sqlite3_column_int64(s, first + 1);
+    out->sno = (int)sno;
+    out->qty = sqlite3_column_int64(s, first + 4);
+    out->unit_price = sqlite3_column_int64(s, first + 5);
+    out->line_total = sqlite3_column_int64(s, first + 6);
+    return column_text(s, first + 3, out->name, sizeof out->name);
+}
+
+store_status_t store_line_get(store_t *st, int64_t line_id, store_line_t *out)
+{
+    sqlite3_stmt *s = st->q[Q_LINE_GET];
+    if (!bind_i64(s, 1, line_id))
+        return bind_error(st, s, "reading line");
+    store_status_t status = STORE_OK;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        status = note(st, STORE_NOT_FOUND, "no line %lld", (long long)line_id);
+    else if (rc != SQLITE_ROW)
+        status = sql_error(st, "reading line");
+    else if (!line_from_row(s, 0, out))
+        status = note(st, STORE_ERROR, "line %lld: bad stored value", (long long)line_id);
+    finish(s);
+    return status;
+}
+
+/* ---- Idempotent BUY records. ---- */
+
+store_status_t store_request_get(store_t *st, int64_t user_id, const char *request_id,
+                                 store_request_t *out)
+{
+    sqlite3_stmt *s = st->q[Q_REQUEST_GET];
+    if (!(bind_i64(s, 1, user_id) && bind_text(s, 2, request_id)))
+        return bind_error(st, s, "reading request");
+    store_status_t status = STORE_OK;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        status = note(st, STORE_NOT_FOUND, "no request %s", request_id);
+    } else if (rc != SQLITE_ROW) {
+        status = sql_error(st, "reading request");
+    } else {
+        int64_t sno = sqlite3_column_int64(s, 0);
+        int64_t result = sqlite3_column_int64(s, 2);
+        if (sno < INT_MIN || sno > INT_MAX || result < INT_MIN || result > INT_MAX) {
+            status = note(st, STORE_ERROR, "request %s: bad stored value", request_id);
+        } else {
+            out->sno = (int)sno;
+            out->qty = sqlite3_column_int64(s, 1);
+            out->result = (int)result;
+            out->line_id = sqlite3_column_int64(s, 3); /* NULL reads as 0 */
+        }
+    }
+    finish(s);
+    return status;
+}
+
+/* STORE_EXISTS when (user, request id) is already recorded; STORE_NOT_FOUND when the user
+ * or the line (if line_id != 0) does not exist. */
+store_status_t store_request_put(store_t *st, int64_t user_id, const char *request_id,
+                                 const store_request_t *req)
+{
+    sqlite3_stmt *s = st->q[Q_REQUEST_PUT];
+    bool bound = bind_i64(s, 1, user_id) && bind_text(s, 2, request_id) &&
+                 bind_i64(s, 3, req->sno) && bind_i64(s, 4, req->qty) &&
+                 bind_i64(s, 5, req->result) &&
+                 (req->line_id == 0 ? sqlite3_bind_null(s, 6) == SQLITE_OK
+                                    : bind_i64(s, 6, req->line_id));
+    if (!bound)
+        return bind_error(st, s, "recording request");
+    int rc = run(st, s, "recording request");
+    if (is_unique_violation(rc))
+        return note(st, STORE_EXISTS, "request %s already recorded", request_id);
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return note(st, STORE_NOT_FOUND, "request %s: no user %lld or line %lld", request_id,
+                    (long long)user_id, (long long)req->line_id);
+    return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+/* ---- Orders (reads). ---- */
+
+/* Fills the header fields common to both order queries from columns opened_at, closed_at,
+ * status, line_count, total starting at `first`. */
+static void order_from_row(sqlite3_stmt *s, int first, store_order_t *hdr)
+{
+    const unsigned char *status = sqlite3_column_text(s, first + 2);
+    hdr->opened_at = sqlite3_column_int64(s, first);
+    hdr->closed_at = sqlite3_column_int64(s, first + 1); /* NULL while open reads as 0 */
+    hdr->open = status != NULL && strcmp((const char *)status, "open") == 0;
+    int64_t count = sqlite3_column_int64(s, first + 3);
+    hdr->lines = count < 0 ? 0 : (size_t)count;
+    hdr->total = sqlite3_column_int64(s, first + 4);
+}
+
+/* Reads every row of the bound Q_ORDER_WITH_LINES query into hdr and a growing line array.
+ * Checks that the stored count and total match the lines (overflow-checked sum). */
+static store_status_t order_read(store_t *st, sqlite3_stmt *s, int64_t order_id,
+                                 store_order_t *hdr, store_line_t **lines, size_t *nlines)
+{
+    size_t cap = 0;
+    money_t sum = 0;
+    bool found = false;
+    int rc = SQLITE_DONE;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!found) {
+            found = true;
+            hdr->order_id = order_id;
+            order_from_row(s, 0, hdr);
+        }
+        if (sqlite3_column_type(s, 5) == SQLITE_NULL)
+            continue; /* LEFT JOIN row of an order without lines */
+        store_line_t *room = grow(*lines, &cap, *nlines, sizeof **lines);
+        if (room == NULL)
+            return note(st, STORE_ERROR, "order %lld: out of memory", (long long)order_id);
+        *lines = room;
+        store_line_t *line = &(*lines)[*nlines];
+        line->order_id = order_id;
+        int64_t line_id = sqlite3_column_int64(s, 5);
+        int64_t sno = sqlite3_column_int64(s, 6);
+        if (sno < INT_MIN || sno > INT_MAX || !column_text(s, 7, line->name, sizeof line->name))
+            return note(st, STORE_ERROR, "line %lld: bad stored value", (long long)line_id);
+        line->line_id = line_id;
+        line->sno = (int)sno;
+        line->qty = sqlite3_column_int64(s, 8);
+        line->unit_price = sqlite3_column_int64(s, 9);
+        line->line_total = sqlite3_column_int64(s, 10);
+        (*nlines)++;
+        if (!money_add(sum, line->line_total, &sum))
+            return note(st, STORE_ERROR, "order %lld: total overflows", (long long)order_id);
+    }
+    if (rc != SQLITE_DONE)
+        return sql_error(st, "reading order");
+    if (!found)
+        return note(st, STORE_NOT_FOUND, "no order %lld for this user", (long long)order_id);
+    if (hdr->lines != *nlines || hdr->total != sum)
+        return note(st, STORE_ERROR, "order %lld: header says %zu lines totalling %lld, lines"
+                    " say %zu totalling %lld", (long long)order_id, hdr->lines,
+                    (long long)hdr->total, *nlines, (long long)sum);
+    return STORE_OK;
+}
+
+store_status_t store_order_get(store_t *st, int64_t order_id, int64_t user_id,
+                               store_order_t *hdr, store_line_t **lines, size_t *nlines)
+{
+    *lines = NULL;
+    *nlines = 0;
+    sqlite3_stmt *s = st->q[Q_ORDER_WITH_LINES];
+    if (!(bind_i64(s, 1, order_id) && bind_i64(s, 2, user_id)))
+        return bind_error(st, s, "reading order");
+    store_order_t got = {0};
+    store_status_t status = order_read(st, s, order_id, &got, lines, nlines);
+    finish(s);
+    if (status != STORE_OK) {
+        free(*lines);
+        *lines = NULL;
+        *nlines = 0;
+        return status;
+    }
+    *hdr = got;
+    return STORE_OK;
+}
+
+store_status_t store_orders_list(store_t *st, int64_t user_id, size_t limit,
+                                 store_order_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *s = st->q[Q_ORDERS_OF_USER];
+    int64_t sql_limit = limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
+    if (!(bind_i64(s, 1, user_id) && bind_i64(s, 2, sql_limit)))
+        return bind_error(st, s, "listing orders");
+    store_order_t *list = NULL;
+    size_t count = 0, cap = 0;
+    store_status_t status = STORE_OK;
+    int rc = SQLITE_DONE;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        store_order_t *room = grow(list, &cap, count, sizeof *list);
+        if (room == NULL) {
+            status = note(st, STORE_ERROR, "listing orders: out of memory");
+            break;
+        }
+        list = room;
+        list[count].order_id = sqlite3_column_int64(s, 0);
+        order_from_row(s, 1, &list[count]);
+        count++;
+    }
+    if (status == STORE_OK && rc != SQLITE_DONE)
+        status = sql_error(st, "listing orders");
+    finish(s);
+    if (status != STORE_OK) {
+        free(list);
+        return status;
+    }
+    *out = list;
+    *n = count;
+    return STORE_OK;
+}

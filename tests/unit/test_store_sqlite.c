@@ -1,0 +1,933 @@
+/* test_store_sqlite: unit tests of the SQLite back end of store.h, each on a fresh database
+ * file in its own mkdtemp directory under /tmp (removed afterwards with its -wal/-shm). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define PHONE_PRICE 10000000   /* 100000.00 */
+#define LAPTOP_PRICE 5500050   /* 55000.50 */
+#define LIPSTICK_PRICE 25000   /* 250.00 */
+#define PHONE_STOCK 10
+#define LAPTOP_STOCK 5
+#define LIPSTICK_STOCK 3
+
+typedef struct {
+    char dir[64];
+    char path[128];
+    store_t *st;
+} fixture_t;
+
+/* ---- Fixture. ---- */
+
+static void path_in(const fixture_t *f, const char *name, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%s/%s", f->dir, name);
+    assert_true(n > 0 && (size_t)n < cap);
+}
+
+static store_t *open_or_fail(const char *path)
+{
+    char err[256] = "";
+    store_t *st = store_open(path, err, sizeof err);
+    if (st == NULL)
+        fail_msg("store_open(%s): %s", path, err);
+    return st;
+}
+
+static int teardown(void **state);
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/netshop-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    path_in(f, "shop.db", f->path, sizeof f->path);
+    *state = f;
+    char err[256] = "";
+    f->st = store_open(f->path, err, sizeof err);
+    if (f->st == NULL) {
+        print_error("store_open(%s): %s\n", f->path, err);
+        teardown(state); /* cmocka skips teardown when setup fails */
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes the store and removes every file the test made (database, -wal, -shm, extras). */
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    store_close(f->st); /* NULL is allowed */
+    DIR *d = opendir(f->dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[192];
+        path_in(f, e->d_name, p, sizeof p);
+        assert_int_equal(unlink(p), 0);
+    }
+    closedir(d);
+    assert_int_equal(rmdir(f->dir), 0);
+    free(f);
+    return 0;
+}
+
+/* ---- Helpers. ---- */
+
+/* Two categories, three items: 101 Phone, 102 Laptop (Electronics), 201 Lipstick. */
+static catalog_t *make_catalog(void)
+{
+    catalog_t *cat = catalog_new();
+    assert_non_null(cat);
+    assert_int_equal(catalog_add_category(cat, 1, "Electronics"), CATALOG_OK);
+    assert_int_equal(catalog_add_category(cat, 2, "Cosmetics"), CATALOG_OK);
+    assert_int_equal(catalog_add_item(cat, 101, 1, "Phone", PHONE_PRICE, PHONE_STOCK),
+                     CATALOG_OK);
+    assert_int_equal(catalog_add_item(cat, 102, 1, "Laptop", LAPTOP_PRICE, LAPTOP_STOCK),
+                     CATALOG_OK);
+    assert_int_equal(catalog_add_item(cat, 201, 2, "Lipstick", LIPSTICK_PRICE, LIPSTICK_STOCK),
+                     CATALOG_OK);
+    catalog_freeze(cat);
+    return cat;
+}
+
+static void import_catalog(store_t *st)
+{
+    catalog_t *cat = make_catalog();
+    assert_int_equal(store_catalog_import(st, cat), STORE_OK);
+    catalog_free(cat);
+}
+
+static int64_t add_user(store_t *st, const char *name)
+{
+    char hash[STORE_PWHASH_MAX];
+    int64_t id = 0;
+    assert_int_equal(store_user_add(st, name, "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA"),
+                     STORE_OK);
+    assert_int_equal(store_user_get(st, name, &id, hash, sizeof hash), STORE_OK);
+    assert_true(id > 0);
+    return id;
+}
+
+static store_line_t make_line(int64_t order_id, int sno, const char *name, money_t unit,
+                              int64_t qty)
+{
+    store_line_t line = {.order_id = order_id, .sno = sno, .qty = qty, .unit_price = unit,
+                         .line_total = unit * qty};
+    assert_true(strlen(name) < sizeof line.name);
+    strcpy(line.name, name);
+    return line;
+}
+
+/* Adds one line in its own store_begin/store_commit, as the committer does; returns its id. */
+static int64_t buy(store_t *st, int64_t order_id, int sno, const char *name, money_t unit,
+                   int64_t qty)
+{
+    store_line_t line = make_line(order_id, sno, name, unit, qty);
+    assert_int_equal(store_begin(st), STORE_OK);
+    assert_int_equal(store_line_add(st, &line), STORE_OK);
+    assert_int_equal(store_commit(st), STORE_OK);
+    assert_true(line.line_id > 0);
+    return line.line_id;
+}
+
+static int64_t open_order(store_t *st, int64_t user_id, int64_t now)
+{
+    int64_t order_id = 0;
+    assert_int_equal(store_order_open(st, user_id, now, &order_id), STORE_OK);
+    assert_true(order_id > 0);
+    return order_id;
+}
+
+/* Stock per sno as store_stock_each reports it (snos 0..999 only, enough for the tests). */
+typedef struct {
+    int64_t stock[1000];
+    int64_t initial[1000];
+    int calls;
+} stock_seen_t;
+
+static void record_stock(void *ctx, int sno, int64_t stock, int64_t initial)
+{
+    stock_seen_t *seen = ctx;
+    assert_true(sno >= 0 && sno < 1000);
+    seen->stock[sno] = stock;
+    seen->initial[sno] = initial;
+    seen->calls++;
+}
+
+static stock_seen_t read_stock(store_t *st)
+{
+    stock_seen_t seen;
+    memset(&seen, 0xff, sizeof seen); /* -1 everywhere: unreported items stand out */
+    seen.calls = 0;
+    assert_int_equal(store_stock_each(st, record_stock, &seen), STORE_OK);
+    return seen;
+}
+
+static int64_t stock_of(store_t *st, int sno)
+{
+    return read_stock(st).stock[sno];
+}
+
+/* Reads an order that must exist for user_id; the caller frees *lines. */
+static store_order_t get_order(store_t *st, int64_t order_id, int64_t user_id,
+                               store_line_t **lines, size_t *nlines)
+{
+    store_order_t hdr;
+    memset(&hdr, 0, sizeof hdr);
+    assert_int_equal(store_order_get(st, order_id, user_id, &hdr, lines, nlines), STORE_OK);
+    assert_int_equal(hdr.order_id, order_id);
+    return hdr;
+}
+
+/* Runs one SQL query with the SQLite API directly and returns its first column as text. */
+static void raw_query(const char *path, const char *sql, char *out, size_t cap)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    const char *text = (const char *)sqlite3_column_text(s, 0);
+    assert_non_null(text);
+    assert_true(strlen(text) < cap);
+    strcpy(out, text);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+static unsigned file_mode(const char *path)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    return (unsigned)(sb.st_mode & 07777);
+}
+
+/* ---- Open, schema, files. ---- */
+
+static void test_open_creates_schema(void **state)
+{
+    fixture_t *f = *state;
+    char text[256];
+    raw_query(f->path, "PRAGMA user_version", text, sizeof text);
+    assert_string_equal(text, "1");
+    raw_query(f->path, "PRAGMA journal_mode", text, sizeof text);
+    assert_string_equal(text, "wal");
+    raw_query(f->path,
+              "SELECT group_concat(name, ',') FROM"
+              " (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name)",
+              text, sizeof text);
+    assert_string_equal(text, "buy_requests,categories,items,order_lines,orders,settings,users");
+    raw_query(f->path,
+              "SELECT group_concat(name, ',') FROM"
+              " (SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL"
+              " ORDER BY name)",
+              text, sizeof text);
+    assert_string_equal(text, "order_lines_by_order,orders_by_user,orders_open");
+    assert_true(store_catalog_empty(f->st));
+    assert_string_equal(store_errmsg(f->st), "");
+}
+
+static void test_open_files_are_private(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(file_mode(f->path), 0600);
+    /* The WAL exists once something was written; it must be as private as the database. */
+    assert_int_equal(store_setting_set(f->st, "currency", "INR"), STORE_OK);
+    char wal[160];
+    path_in(f, "shop.db-wal", wal, sizeof wal);
+    assert_int_equal(file_mode(wal), 0600);
+
+    /* A permissive umask does not widen the mode, a restrictive one does not narrow it. */
+    char loose[160], tight[160];
+    path_in(f, "loose.db", loose, sizeof loose);
+    path_in(f, "tight.db", tight, sizeof tight);
+    mode_t old = umask(0);
+    store_t *a = open_or_fail(loose);
+    umask(0277);
+    store_t *b = open_or_fail(tight);
+    umask(old);
+    assert_int_equal(file_mode(loose), 0600);
+    assert_int_equal(file_mode(tight), 0600);
+    store_close(a);
+    store_close(b);
+}
+
+static void test_open_bad_path_reports_error(void **state)
+{
+    fixture_t *f = *state;
+    char path[192], err[256] = "";
+    path_in(f, "no-such-dir/shop.db", path, sizeof path);
+    assert_null(store_open(path, err, sizeof err));
+    assert_non_null(strstr(err, "no-such-dir/shop.db"));
+}
+
+static void test_open_refuses_newer_schema(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], err[256] = "";
+    path_in(f, "future.db", path, sizeof path);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_null(store_open(path, err, sizeof err));
+    assert_non_null(strstr(err, "schema version 2"));
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t order = open_order(f->st, alice, 1000);
+    int64_t line = buy(f->st, order, 101, "Phone", PHONE_PRICE, 2);
+    assert_int_equal(store_setting_set(f->st, "currency", "INR"), STORE_OK);
+    store_close(f->st);
+
+    f->st = open_or_fail(f->path);
+    char value[16], hash[STORE_PWHASH_MAX];
+    int64_t id = 0;
+    assert_int_equal(store_setting_get(f->st, "currency", value, sizeof value), STORE_OK);
+    assert_string_equal(value, "INR");
+    assert_int_equal(store_user_get(f->st, "alice", &id, hash, sizeof hash), STORE_OK);
+    assert_int_equal(id, alice);
+    assert_false(store_catalog_empty(f->st));
+    assert_int_equal(stock_of(f->st, 101), PHONE_STOCK - 2);
+    store_line_t got;
+    assert_int_equal(store_line_get(f->st, line, &got), STORE_OK);
+    assert_int_equal(got.order_id, order);
+    assert_int_equal(got.qty, 2);
+}
+
+/* ---- Catalog. ---- */
+
+static void test_catalog_import_load_round_trip(void **state)
+{
+    fixture_t *f = *state;
+    assert_true(store_catalog_empty(f->st));
+    catalog_t *want = make_catalog();
+    assert_int_equal(store_catalog_import(f->st, want), STORE_OK);
+    assert_false(store_catalog_empty(f->st));
+
+    catalog_t *got = NULL;
+    assert_int_equal(store_catalog_load(f->st, &got), STORE_OK);
+    assert_non_null(got);
+    assert_int_equal(catalog_category_count(got), 2);
+    assert_int_equal(catalog_item_count(got), 3);
+    for (size_t i = 0; i < catalog_category_count(want); i++) {
+        const catalog_category_t *w = catalog_category_at(want, i);
+        const catalog_category_t *g = catalog_category_at(got, i);
+        assert_int_equal(g->number, w->number);
+        assert_string_equal(g->name, w->name);
+        assert_int_equal(g->item_count, w->item_count);
+    }
+    for (size_t i = 0; i < catalog_item_count(want); i++) {
+        const catalog_item_t *w = catalog_item_at(want, i);
+        const catalog_item_t *g = catalog_item_at(got, i);
+        assert_int_equal(catalog_item_sno(g), catalog_item_sno(w));
+        assert_int_equal(catalog_item_category(g), catalog_item_category(w));
+        assert_string_equal(catalog_item_name(g), catalog_item_name(w));
+        assert_int_equal(catalog_item_price(g), catalog_item_price(w));
+        assert_int_equal(catalog_item_stock(g), catalog_item_stock(w));
+    }
+    const catalog_item_t *laptop = catalog_find_item(got, 102);
+    assert_non_null(laptop);
+    assert_string_equal(catalog_item_name(laptop), "Laptop");
+    assert_int_equal(catalog_item_price(laptop), LAPTOP_PRICE);
+    assert_int_equal(catalog_item_stock(laptop), LAPTOP_STOCK);
+    catalog_free(got);
+    catalog_free(want);
+
+    stock_seen_t seen = read_stock(f->st);
+    assert_int_equal(seen.calls, 3);
+    assert_int_equal(seen.initial[101], PHONE_STOCK);
+    assert_int_equal(seen.initial[201], LIPSTICK_STOCK);
+}
+
+static void test_catalog_load_reflects_current_stock(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t order = open_order(f->st, add_user(f->st, "alice"), 1000);
+    buy(f->st, order, 102, "Laptop", LAPTOP_PRICE, 4);
+    catalog_t *got = NULL;
+    assert_int_equal(store_catalog_load(f->st, &got), STORE_OK);
+    assert_int_equal(catalog_item_stock(catalog_find_item(got, 102)), LAPTOP_STOCK - 4);
+    assert_int_equal(catalog_item_stock(catalog_find_item(got, 101)), PHONE_STOCK);
+    catalog_free(got);
+}
+
+static void test_catalog_import_twice_exists(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    catalog_t *again = make_catalog();
+    assert_int_equal(store_catalog_import(f->st, again), STORE_EXISTS);
+    catalog_free(again);
+    /* A catalog that clashes with nothing is refused too: the store already has items. */
+    catalog_t *other = catalog_new();
+    assert_int_equal(catalog_add_category(other, 4, "Shoes"), CATALOG_OK);
+    assert_int_equal(catalog_add_item(other, 401, 4, "Sneakers", 300000, 7), CATALOG_OK);
+    catalog_freeze(other);
+    assert_int_equal(store_catalog_import(f->st, other), STORE_EXISTS);
+    catalog_free(other);
+    /* Nothing of the refused imports was written: still three items at their stock. */
+    stock_seen_t seen = read_stock(f->st);
+    assert_int_equal(seen.calls, 3);
+    assert_int_equal(seen.stock[401], -1);
+    assert_int_equal(seen.stock[101], PHONE_STOCK);
+}
+
+static void test_catalog_import_is_all_or_nothing(void **state)
+{
+    fixture_t *f = *state;
+    /* A category named like one already stored makes the import fail half-way. */
+    catalog_t *first = catalog_new();
+    assert_int_equal(catalog_add_category(first, 9, "Cosmetics"), CATALOG_OK);
+    catalog_freeze(first);
+    assert_int_equal(store_catalog_import(f->st, first), STORE_OK); /* no items: allowed */
+    catalog_free(first);
+
+    catalog_t *cat = make_catalog(); /* category 1 inserts, 2 "Cosmetics" clashes */
+    assert_int_equal(store_catalog_import(f->st, cat), STORE_EXISTS);
+    catalog_free(cat);
+    assert_true(store_catalog_empty(f->st));
+    catalog_t *got = NULL;
+    assert_int_equal(store_catalog_load(f->st, &got), STORE_OK);
+    assert_int_equal(catalog_category_count(got), 1); /* only category 9 */
+    assert_int_equal(catalog_category_at(got, 0)->number, 9);
+    catalog_free(got);
+}
+
+/* ---- Settings. ---- */
+
+static void test_settings_get_set(void **state)
+{
+    fixture_t *f = *state;
+    char value[8];
+    assert_int_equal(store_setting_get(f->st, "currency", value, sizeof value), STORE_NOT_FOUND);
+    assert_int_equal(store_setting_set(f->st, "currency", "INR"), STORE_OK);
+    assert_int_equal(store_setting_set(f->st, "minor_digits", "2"), STORE_OK);
+    assert_int_equal(store_setting_get(f->st, "currency", value, sizeof value), STORE_OK);
+    assert_string_equal(value, "INR");
+    assert_int_equal(store_setting_set(f->st, "currency", "EUR"), STORE_OK);
+    assert_int_equal(store_setting_get(f->st, "currency", value, sizeof value), STORE_OK);
+    assert_string_equal(value, "EUR");
+    assert_int_equal(store_setting_get(f->st, "minor_digits", value, sizeof value), STORE_OK);
+    assert_string_equal(value, "2");
+    /* "EUR" needs 4 bytes with its NUL. */
+    assert_int_equal(store_setting_get(f->st, "currency", value, 3), STORE_ERROR);
+    assert_non_null(strstr(store_errmsg(f->st), "currency"));
+}
+
+/* ---- Users. ---- */
+
+static void test_users(void **state)
+{
+    fixture_t *f = *state;
+    char hash[STORE_PWHASH_MAX];
+    int64_t id = 0, id2 = 0;
+    assert_int_equal(store_user_add(f->st, "alice", "$argon2id$hash-a"), STORE_OK);
+    assert_int_equal(store_user_add(f->st, "bob", "$argon2id$hash-b"), STORE_OK);
+    assert_int_equal(store_user_get(f->st, "alice", &id, hash, sizeof hash), STORE_OK);
+    assert_string_equal(hash, "$argon2id$hash-a");
+    assert_int_equal(store_user_get(f->st, "bob", &id2, hash, sizeof hash), STORE_OK);
+    assert_string_equal(hash, "$argon2id$hash-b");
+    assert_true(id > 0);
+    assert_true(id2 != id);
+
+    assert_int_equal(store_user_add(f->st, "alice", "$argon2id$other"), STORE_EXISTS);
+    assert_int_equal(store_user_get(f->st, "alice", &id2, hash, sizeof hash), STORE_OK);
+    assert_string_equal(hash, "$argon2id$hash-a"); /* the duplicate changed nothing */
+    assert_int_equal(id2, id);
+
+    assert_int_equal(store_user_get(f->st, "carol", &id, hash, sizeof hash), STORE_NOT_FOUND);
+
+    char long_hash[STORE_PWHASH_MAX + 1];
+    memset(long_hash, 'h', STORE_PWHASH_MAX);
+    long_hash[STORE_PWHASH_MAX] = '\0';
+    assert_int_equal(store_user_add(f->st, "dave", long_hash), STORE_ERROR);
+    assert_int_equal(store_user_get(f->st, "dave", &id, hash, sizeof hash), STORE_NOT_FOUND);
+}
+
+/* ---- Orders and lines. ---- */
+
+static void test_order_lines_totals_and_list(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t first = open_order(f->st, alice, 1000);
+
+    assert_int_equal(store_begin(f->st), STORE_OK);
+    store_line_t a = make_line(first, 101, "Phone", PHONE_PRICE, 2);
+    store_line_t b = make_line(first, 201, "Lipstick", LIPSTICK_PRICE, 3);
+    assert_int_equal(store_line_add(f->st, &a), STORE_OK);
+    assert_int_equal(store_line_add(f->st, &b), STORE_OK);
+    assert_int_equal(store_commit(f->st), STORE_OK);
+    assert_true(b.line_id > a.line_id);
+
+    store_line_t *lines = NULL;
+    size_t n = 0;
+    store_order_t hdr = get_order(f->st, first, alice, &lines, &n);
+    assert_true(hdr.open);
+    assert_int_equal(hdr.opened_at, 1000);
+    assert_int_equal(hdr.closed_at, 0);
+    assert_int_equal(hdr.lines, 2);
+    assert_int_equal(hdr.total, 2 * PHONE_PRICE + 3 * LIPSTICK_PRICE);
+    assert_int_equal(n, 2);
+    assert_int_equal(lines[0].line_id, a.line_id);
+    assert_int_equal(lines[0].order_id, first);
+    assert_int_equal(lines[0].sno, 101);
+    assert_string_equal(lines[0].name, "Phone");
+    assert_int_equal(lines[0].qty, 2);
+    assert_int_equal(lines[0].unit_price, PHONE_PRICE);
+    assert_int_equal(lines[0].line_total, 2 * PHONE_PRICE);
+    assert_int_equal(lines[1].sno, 201);
+    assert_string_equal(lines[1].name, "Lipstick");
+    assert_int_equal(lines[1].line_total, 3 * LIPSTICK_PRICE);
+    free(lines);
+
+    store_line_t got;
+    assert_int_equal(store_line_get(f->st, b.line_id, &got), STORE_OK);
+    assert_int_equal(got.order_id, first);
+    assert_int_equal(got.sno, 201);
+    assert_string_equal(got.name, "Lipstick");
+    assert_int_equal(got.qty, 3);
+    assert_int_equal(got.unit_price, LIPSTICK_PRICE);
+    assert_int_equal(got.line_total, 3 * LIPSTICK_PRICE);
+    assert_int_equal(store_line_get(f->st, b.line_id + 100, &got), STORE_NOT_FOUND);
+
+    assert_int_equal(store_order_close(f->st, first, 2000), STORE_OK);
+    int64_t second = open_order(f->st, alice, 3000);
+    buy(f->st, second, 102, "Laptop", LAPTOP_PRICE, 1);
+    int64_t third = open_order(f->st, alice, 4000); /* no lines yet */
+
+    store_order_t *list = NULL;
+    assert_int_equal(store_orders_list(f->st, alice, 100, &list, &n), STORE_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(list[0].order_id, third);
+    assert_int_equal(list[0].lines, 0);
+    assert_int_equal(list[0].total, 0);
+    assert_true(list[0].open);
+    assert_int_equal(list[1].order_id, second);
+    assert_int_equal(list[1].lines, 1);
+    assert_int_equal(list[1].total, LAPTOP_PRICE);
+    assert_int_equal(list[1].opened_at, 3000);
+    assert_int_equal(list[2].order_id, first);
+    assert_int_equal(list[2].lines, 2);
+    assert_int_equal(list[2].total, 2 * PHONE_PRICE + 3 * LIPSTICK_PRICE);
+    assert_false(list[2].open);
+    assert_int_equal(list[2].closed_at, 2000);
+    free(list);
+
+    assert_int_equal(store_orders_list(f->st, alice, 2, &list, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].order_id, third);
+    assert_int_equal(list[1].order_id, second);
+    free(list);
+
+    /* An order without lines reads back with lines == NULL. */
+    lines = (store_line_t *)&got; /* must be overwritten */
+    hdr = get_order(f->st, third, alice, &lines, &n);
+    assert_null(lines);
+    assert_int_equal(n, 0);
+    assert_int_equal(hdr.lines, 0);
+
+    int64_t bob = add_user(f->st, "bob");
+    assert_int_equal(store_orders_list(f->st, bob, 100, &list, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    assert_null(list);
+}
+
+static void test_line_too_little_stock(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t order = open_order(f->st, alice, 1000);
+
+    assert_int_equal(store_begin(f->st), STORE_OK);
+    store_line_t line = make_line(order, 201, "Lipstick", LIPSTICK_PRICE, LIPSTICK_STOCK + 1);
+    assert_int_equal(store_line_add(f->st, &line), STORE_NO_STOCK);
+    assert_int_equal(store_commit(f->st), STORE_OK);
+    assert_non_null(strstr(store_errmsg(f->st), "201"));
+
+    assert_int_equal(stock_of(f->st, 201), LIPSTICK_STOCK);
+    store_line_t *lines = NULL;
+    size_t n = 0;
+    store_order_t hdr = get_order(f->st, order, alice, &lines, &n);
+    assert_int_equal(n, 0);
+    assert_null(lines);
+    assert_int_equal(hdr.lines, 0);
+    assert_int_equal(hdr.total, 0);
+}
+
+static void test_line_refused_inside_batch_keeps_the_rest(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t order = open_order(f->st, alice, 1000);
+
+    int64_t closed = open_order(f->st, alice, 1001);
+    assert_int_equal(store_order_close(f->st, closed, 1002), STORE_OK);
+
+    /* One committer batch: ok, refused for stock, refused after its stock was taken (the
+     * order is closed), ok. A refusal must undo only itself, never its neighbours. */
+    assert_int_equal(store_begin(f->st), STORE_OK);
+    store_line_t a = make_line(order, 101, "Phone", PHONE_PRICE, 1);
+    store_line_t b = make_line(order, 201, "Lipstick", LIPSTICK_PRICE, 99);
+    store_line_t late = make_line(closed, 201, "Lipstick", LIPSTICK_PRICE, 2);
+    store_line_t c = make_line(order, 102, "Laptop", LAPTOP_PRICE, 1);
+    assert_int_equal(store_line_add(f->st, &a), STORE_OK);
+    assert_int_equal(store_line_add(f->st, &b), STORE_NO_STOCK);
+    assert_int_equal(store_line_add(f->st, &late), STORE_NOT_FOUND);
+    assert_int_equal(store_line_add(f->st, &c), STORE_OK);
+    assert_int_equal(store_commit(f->st), STORE_OK);
+
+    stock_seen_t seen = read_stock(f->st);
+    assert_int_equal(seen.stock[101], PHONE_STOCK - 1);
+    assert_int_equal(seen.stock[201], LIPSTICK_STOCK); /* late's decrement was undone */
+    assert_int_equal(seen.stock[102], LAPTOP_STOCK - 1);
+    store_line_t *lines = NULL;
+    size_t n = 0;
+    store_order_t hdr = get_order(f->st, order, alice, &lines, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(hdr.total, PHONE_PRICE + LAPTOP_PRICE);
+    assert_int_equal(lines[1].line_id, c.line_id);
+    free(lines);
+}
+
+static void test_line_exact_remaining_stock(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t order = open_order(f->st, alice, 1000);
+
+    buy(f->st, order, 201, "Lipstick", LIPSTICK_PRICE, 1);
+    buy(f->st, order, 201, "Lipstick", LIPSTICK_PRICE, LIPSTICK_STOCK - 1); /* the last ones */
+    assert_int_equal(stock_of(f->st, 201), 0);
+
+    store_line_t more = make_line(order, 201, "Lipstick", LIPSTICK_PRICE, 1);
+    assert_int_equal(store_line_add(f->st, &more), STORE_NO_STOCK);
+    assert_int_equal(stock_of(f->st, 201), 0);
+}
+
+static void test_line_unknown_item_or_closed_order(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t order = open_order(f->st, alice, 1000);
+
+    store_line_t line = make_line(order, 999, "Ghost", 100, 1);
+    assert_int_equal(store_line_add(f->st, &line), STORE_NOT_FOUND);
+    assert_non_null(strstr(store_errmsg(f->st), "999"));
+
+    assert_int_equal(store_order_close(f->st, order, 2000), STORE_OK);
+    line = make_line(order, 101, "Phone", PHONE_PRICE, 1);
+    assert_int_equal(store_line_add(f->st, &line), STORE_NOT_FOUND);
+    line = make_line(order + 50, 101, "Phone", PHONE_PRICE, 1);
+    assert_int_equal(store_line_add(f->st, &line), STORE_NOT_FOUND);
+    assert_int_equal(stock_of(f->st, 101), PHONE_STOCK); /* both refusals gave stock back */
+}
+
+static void test_line_bad_values_refused(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t order = open_order(f->st, alice, 1000);
+
+    store_line_t line = make_line(order, 101, "Phone", PHONE_PRICE, 2);
+    line.line_total = PHONE_PRICE; /* not unit * qty */
+    assert_int_equal(store_line_add(f->st, &line), STORE_ERROR);
+    line = make_line(order, 101, "Phone", PHONE_PRICE, 1);
+    line.qty = 0;
+    line.line_total = 0;
+    assert_int_equal(store_line_add(f->st, &line), STORE_ERROR);
+    line = make_line(order, 101, "Phone", PHONE_PRICE, 1);
+    line.unit_price = -1;
+    line.line_total = -1;
+    assert_int_equal(store_line_add(f->st, &line), STORE_ERROR);
+    assert_int_equal(stock_of(f->st, 101), PHONE_STOCK);
+}
+
+static void test_line_order_total_overflow(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t order = open_order(f->st, alice, 1000);
+
+    const money_t huge = INT64_C(1) << 62;
+    buy(f->st, order, 101, "Phone", huge, 1);
+    store_line_t line = make_line(order, 101, "Phone", huge, 1); /* 2^63 does not fit */
+    assert_int_equal(store_line_add(f->st, &line), STORE_ERROR);
+    assert_non_null(strstr(store_errmsg(f->st), "overflow"));
+
+    assert_int_equal(stock_of(f->st, 101), PHONE_STOCK - 1);
+    store_line_t *lines = NULL;
+    size_t n = 0;
+    store_order_t hdr = get_order(f->st, order, alice, &lines, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(hdr.total, huge);
+    free(lines);
+}
+
+static void test_rollback_discards_lines_and_stock(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t order = open_order(f->st, alice, 1000);
+
+    assert_int_equal(store_begin(f->st), STORE_OK);
+    store_line_t a = make_line(order, 101, "Phone", PHONE_PRICE, 3);
+    store_line_t b = make_line(order, 102, "Laptop", LAPTOP_PRICE, LAPTOP_STOCK);
+    assert_int_equal(store_line_add(f->st, &a), STORE_OK);
+    assert_int_equal(store_line_add(f->st, &b), STORE_OK);
+    assert_int_equal(stock_of(f->st, 101), PHONE_STOCK - 3); /* visible inside */
+    store_rollback(f->st);
+
+    stock_seen_t seen = read_stock(f->st);
+    assert_int_equal(seen.stock[101], PHONE_STOCK);
+    assert_int_equal(seen.stock[102], LAPTOP_STOCK);
+    store_line_t *lines = NULL;
+    size_t n = 0;
+    store_order_t hdr = get_order(f->st, order, alice, &lines, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(hdr.lines, 0);
+    assert_int_equal(hdr.total, 0);
+    store_line_t got;
+    assert_int_equal(store_line_get(f->st, a.line_id, &got), STORE_NOT_FOUND);
+}
+
+static void test_order_of_other_user_not_found(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t bob = add_user(f->st, "bob");
+    int64_t order = open_order(f->st, alice, 1000);
+    buy(f->st, order, 101, "Phone", PHONE_PRICE, 1);
+
+    store_order_t hdr = {.order_id = -7};
+    store_line_t *lines = (store_line_t *)&hdr; /* must be overwritten */
+    size_t n = 99;
+    assert_int_equal(store_order_get(f->st, order, bob, &hdr, &lines, &n), STORE_NOT_FOUND);
+    assert_null(lines);
+    assert_int_equal(n, 0);
+    assert_int_equal(hdr.order_id, -7); /* untouched */
+    assert_int_equal(store_order_get(f->st, order + 1, alice, &hdr, &lines, &n),
+                     STORE_NOT_FOUND);
+    assert_null(lines);
+}
+
+static void test_order_open_unknown_user_not_found(void **state)
+{
+    fixture_t *f = *state;
+    int64_t order = 0;
+    assert_int_equal(store_order_open(f->st, 4242, 1000, &order), STORE_NOT_FOUND);
+    assert_int_equal(order, 0);
+}
+
+static void test_orders_close_all(void **state)
+{
+    fixture_t *f = *state;
+    int64_t alice = add_user(f->st, "alice");
+    int64_t bob = add_user(f->st, "bob");
+    int64_t a1 = open_order(f->st, alice, 1000);
+    int64_t a2 = open_order(f->st, alice, 1100);
+    int64_t b1 = open_order(f->st, bob, 1200);
+    assert_int_equal(store_order_close(f->st, a1, 1500), STORE_OK);
+    assert_int_equal(store_order_close(f->st, a1, 1600), STORE_NOT_FOUND); /* already closed */
+
+    assert_int_equal(store_orders_close_all(f->st, 9000), STORE_OK);
+    store_line_t *lines = NULL;
+    size_t n = 0;
+    store_order_t hdr = get_order(f->st, a1, alice, &lines, &n);
+    assert_false(hdr.open);
+    assert_int_equal(hdr.closed_at, 1500); /* closed earlier: keeps its time */
+    hdr = get_order(f->st, a2, alice, &lines, &n);
+    assert_false(hdr.open);
+    assert_int_equal(hdr.closed_at, 9000);
+    hdr = get_order(f->st, b1, bob, &lines, &n);
+    assert_false(hdr.open);
+    assert_int_equal(hdr.closed_at, 9000);
+    assert_int_equal(store_order_close(f->st, b1, 9100), STORE_NOT_FOUND);
+}
+
+/* ---- Idempotent BUY records. ---- */
+
+static void test_requests(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t bob = add_user(f->st, "bob");
+    int64_t order = open_order(f->st, alice, 1000);
+    int64_t line = buy(f->st, order, 101, "Phone", PHONE_PRICE, 2);
+
+    store_request_t ok = {.sno = 101, .qty = 2, .result = 0, .line_id = line};
+    store_request_t refused = {.sno = 201, .qty = 50, .result = 9, .line_id = 0};
+    store_request_t got;
+    assert_int_equal(store_request_get(f->st, alice, "r-1", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_request_put(f->st, alice, "r-1", &ok), STORE_OK);
+    assert_int_equal(store_request_put(f->st, alice, "r-2", &refused), STORE_OK);
+    assert_int_equal(store_request_put(f->st, bob, "r-1", &refused), STORE_OK); /* per user */
+
+    assert_int_equal(store_request_get(f->st, alice, "r-1", &got), STORE_OK);
+    assert_int_equal(got.sno, 101);
+    assert_int_equal(got.qty, 2);
+    assert_int_equal(got.result, 0);
+    assert_int_equal(got.line_id, line);
+    assert_int_equal(store_request_get(f->st, alice, "r-2", &got), STORE_OK);
+    assert_int_equal(got.sno, 201);
+    assert_int_equal(got.qty, 50);
+    assert_int_equal(got.result, 9);
+    assert_int_equal(got.line_id, 0);
+    assert_int_equal(store_request_get(f->st, bob, "r-1", &got), STORE_OK);
+    assert_int_equal(got.sno, 201);
+
+    assert_int_equal(store_request_put(f->st, alice, "r-1", &refused), STORE_EXISTS);
+    assert_int_equal(store_request_get(f->st, alice, "r-1", &got), STORE_OK);
+    assert_int_equal(got.sno, 101); /* the first outcome stays */
+    assert_int_equal(got.line_id, line);
+}
+
+/* ---- Stock invariant. ---- */
+
+static void test_stock_each_invariant(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t bob = add_user(f->st, "bob");
+    int64_t oa = open_order(f->st, alice, 1000);
+    int64_t ob = open_order(f->st, bob, 1001);
+    buy(f->st, oa, 101, "Phone", PHONE_PRICE, 3);
+    buy(f->st, ob, 101, "Phone", PHONE_PRICE, 4);
+    buy(f->st, ob, 201, "Lipstick", LIPSTICK_PRICE, LIPSTICK_STOCK);
+    store_line_t refused = make_line(oa, 201, "Lipstick", LIPSTICK_PRICE, 1);
+    assert_int_equal(store_line_add(f->st, &refused), STORE_NO_STOCK);
+
+    int64_t sold[1000] = {0};
+    int64_t orders[2][2] = {{oa, alice}, {ob, bob}};
+    for (size_t i = 0; i < 2; i++) {
+        store_line_t *lines = NULL;
+        size_t n = 0;
+        get_order(f->st, orders[i][0], orders[i][1], &lines, &n);
+        for (size_t j = 0; j < n; j++)
+            sold[lines[j].sno] += lines[j].qty;
+        free(lines);
+    }
+
+    stock_seen_t seen = read_stock(f->st);
+    assert_int_equal(seen.calls, 3);
+    assert_int_equal(seen.stock[101], PHONE_STOCK - 7);
+    assert_int_equal(seen.initial[101], PHONE_STOCK);
+    assert_int_equal(seen.stock[102], LAPTOP_STOCK);
+    assert_int_equal(seen.initial[102], LAPTOP_STOCK);
+    assert_int_equal(seen.stock[201], 0);
+    assert_int_equal(seen.initial[201], LIPSTICK_STOCK);
+    const int snos[] = {101, 102, 201};
+    for (size_t i = 0; i < sizeof snos / sizeof snos[0]; i++)
+        assert_int_equal(seen.stock[snos[i]] + sold[snos[i]], seen.initial[snos[i]]);
+}
+
+/* ---- Two connections on one file. ---- */
+
+static void test_reader_sees_committed_data(void **state)
+{
+    fixture_t *f = *state;
+    store_t *reader = open_or_fail(f->path);
+    assert_true(store_catalog_empty(reader));
+    import_catalog(f->st);
+    assert_false(store_catalog_empty(reader));
+
+    int64_t alice = add_user(f->st, "alice");
+    char hash[STORE_PWHASH_MAX];
+    int64_t id = 0;
+    assert_int_equal(store_user_get(reader, "alice", &id, hash, sizeof hash), STORE_OK);
+    assert_int_equal(id, alice);
+
+    int64_t order = open_order(f->st, alice, 1000);
+    assert_int_equal(store_begin(f->st), STORE_OK);
+    store_line_t line = make_line(order, 102, "Laptop", LAPTOP_PRICE, 2);
+    assert_int_equal(store_line_add(f->st, &line), STORE_OK);
+
+    /* Not committed yet: the reader still sees the old stock and no line. */
+    assert_int_equal(stock_of(reader, 102), LAPTOP_STOCK);
+    store_line_t got;
+    assert_int_equal(store_line_get(reader, line.line_id, &got), STORE_NOT_FOUND);
+
+    assert_int_equal(store_commit(f->st), STORE_OK);
+    assert_int_equal(stock_of(reader, 102), LAPTOP_STOCK - 2);
+    store_line_t *lines = NULL;
+    size_t n = 0;
+    store_order_t hdr = get_order(reader, order, alice, &lines, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(hdr.total, 2 * LAPTOP_PRICE);
+    assert_int_equal(lines[0].line_id, line.line_id);
+    free(lines);
+
+    catalog_t *cat = NULL;
+    assert_int_equal(store_catalog_load(reader, &cat), STORE_OK);
+    assert_int_equal(catalog_item_stock(catalog_find_item(cat, 102)), LAPTOP_STOCK - 2);
+    catalog_free(cat);
+    store_close(reader);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_open_creates_schema),
+        T(test_open_files_are_private),
+        T(test_open_bad_path_reports_error),
+        T(test_open_refuses_newer_schema),
+        T(test_reopen_keeps_data),
+        T(test_catalog_import_load_round_trip),
+        T(test_catalog_load_reflects_current_stock),
+        T(test_catalog_import_twice_exists),
+        T(test_catalog_import_is_all_or_nothing),
+        T(test_settings_get_set),
+        T(test_users),
+        T(test_order_lines_totals_and_list),
+        T(test_line_too_little_stock),
+        T(test_line_refused_inside_batch_keeps_the_rest),
+        T(test_line_exact_remaining_stock),
+        T(test_line_unknown_item_or_closed_order),
+        T(test_line_bad_values_refused),
+        T(test_line_order_total_overflow),
+        T(test_rollback_discards_lines_and_stock),
+        T(test_order_of_other_user_not_found),
+        T(test_order_open_unknown_user_not_found),
+        T(test_orders_close_all),
+        T(test_requests),
+        T(test_stock_each_invariant),
+        T(test_reader_sees_committed_data),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
