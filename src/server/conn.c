@@ -329,6 +329,8 @@ void conn_accept(worker_t *w, evutil_socket_t fd, const struct sockaddr *sa, int
         evutil_closesocket(fd);
         return;
     }
+    /* libevent may hand SSL_write a retried buffer at a new address. */
+    SSL_set_mode(ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     c->w = w;
     c->bev = bev;

@@ -1,0 +1,42 @@
+/* tls: builds and frees the server's OpenSSL TLS context (protocol versions, cipher suites, groups,
+ * session resumption, certificate and key). The connection layer creates its SSL objects from it.
+ * Free of libevent so that another TLS library could be measured behind the same two calls. */
+#ifndef NETSHOP_SERVER_TLS_H
+#define NETSHOP_SERVER_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+/* TLS 1.2 cipher list: ECDHE with AEAD only, server's order (ECDSA first; RSA kept so an operator's
+ * RSA certificate still works). TLS 1.3 keeps OpenSSL's default suites (all AEAD). */
+#define TLS_SERVER_CIPHERS                                                                        \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"  \
+    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
+/* Key-exchange groups, in the server's order of preference. */
+#define TLS_SERVER_GROUPS "X25519:P-256"
+/* Sessions kept in the server-side cache (TLS 1.2 session ids; TLS 1.3 uses stateless tickets). */
+#define TLS_SESSION_CACHE_SIZE 20480L
+/* Context id under which sessions are cached and resumed. */
+#define TLS_SESSION_ID_CONTEXT "netshop"
+
+/* Returns a new server SSL_CTX, or NULL with err filled (truncated to errlen, NUL-terminated when
+ * errlen > 0), naming the file involved and OpenSSL's reason. The context: TLS_server_method, TLS 1.2
+ * minimum, TLS_SERVER_CIPHERS for TLS 1.2 and the default TLS 1.3 suites, groups TLS_SERVER_GROUPS,
+ * server cipher preference (ChaCha20 first for clients that prefer it), no renegotiation, no
+ * compression, session tickets on plus a server session cache, SSL_MODE_RELEASE_BUFFERS, the
+ * certificate chain from cert_file (PEM: leaf first, then intermediates) and the private key from
+ * key_file, checked to match. The caller owns the result (tls_ctx_free); it may be shared read-only
+ * by several threads once built. Empties this thread's OpenSSL error queue. */
+SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, char *err, size_t errlen);
+
+/* Frees a context from tls_server_ctx_new (NULL is fine). SSL objects made from it keep it alive
+ * until they are freed themselves. */
+void tls_ctx_free(SSL_CTX *ctx);
+
+/* Drains this thread's OpenSSL error queue into buf as "<error>; <error>..." (oldest first, each with
+ * its detail text when OpenSSL recorded one), or "no OpenSSL error detail" if the queue is empty.
+ * Truncates to cap (NUL-terminated when cap > 0). Returns buf. Never includes key material. */
+const char *tls_last_error(char *buf, size_t cap);
+
+#endif
