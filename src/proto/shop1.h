@@ -135,7 +135,8 @@ typedef struct {
     const char *text;                         /* OK/ERR: the text after the word(s), "" if none */
 } shop1_reply_line_t;
 
-/* Classifies and splits one reply line (without LF; a trailing CR is ignored), in place. */
+/* Classifies and splits one reply line (without LF; a trailing CR is ignored), in place.
+ * Like shop1_parse_request, it writes line[len]: the buffer needs that one spare byte. */
 shop1_line_kind_t shop1_parse_reply_line(char *line, size_t len, shop1_reply_line_t *out);
 
 #endif
