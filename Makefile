@@ -49,7 +49,7 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 ALL_CFLAGS = $(CFLAGS) $(call pkgcflags,$(PKGS_SERVER) $(PKGS_CLIENT) $(PKGS_TEST))
 
-.PHONY: all deps run test check unit e2e test-build test-asan install clean
+.PHONY: all deps run test check test-build test-asan fuzz install clean
 all: $(BUILD)/netshopd $(BUILD)/netshop
 
 deps:
@@ -99,6 +99,14 @@ test-asan:
 	@$(PYTHON) tests/run.py --build build-asan
 
 test-build: all $(UNIT_BIN)
+
+# `make fuzz`: the SHOP/1 parser under libFuzzer (clang) for FUZZ_SECONDS, from the seed corpus.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p build/fuzz tmp/fuzz-corpus
+	clang -g -O1 -std=c17 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
+	    tests/fuzz/fuzz_shop1.c src/proto/shop1.c $(CORE_SRC) -o build/fuzz/fuzz_shop1
+	build/fuzz/fuzz_shop1 -max_total_time=$(FUZZ_SECONDS) -max_len=2100 tmp/fuzz-corpus tests/fuzz/corpus/shop1
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/netshop
