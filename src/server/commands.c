@@ -120,7 +120,7 @@ static void cmd_item(struct conn *c, int sno)
     shop1_row_int(conn_out(c), catalog_item_category(item));
     shop1_row_str(conn_out(c), k ? k->name : "");
     shop1_row_end(conn_out(c));
-    shop1_ok(conn_out(c), "item %d", sno);
+    shop1_ok(conn_out(c), "%s", "");
 }
 
 /* --- LOGIN: checked by the auth pool, answered when the outcome comes back. --- */
