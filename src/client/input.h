@@ -1,0 +1,42 @@
+/* input: reading what the user types — prompted lines (libedit with history on a terminal, plain
+ * getline otherwise) and secrets without echo (termios, restored on every path, signals
+ * included). One input_t per process; it reads stdin. */
+#ifndef NETSHOP_INPUT_H
+#define NETSHOP_INPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define INPUT_LINE_MAX 4096 /* bytes of one typed line; longer lines are refused */
+
+typedef enum {
+    INPUT_OK = 0,
+    INPUT_EOF,          /* end of input (Ctrl-D) before a line */
+    INPUT_TOO_LONG,     /* the line was longer than the caller's limit; it was consumed */
+    INPUT_INTERRUPTED,  /* a signal ended a secret prompt and its default action was ignored */
+    INPUT_ERROR,        /* read error or out of memory */
+} input_result_t;
+
+typedef struct input input_t;
+
+/* Prepares input from stdin; prompts are written to prompt_stream (stdout for the menu, stderr
+ * for one-shot commands, whose stdout carries results). Returns NULL when out of memory. */
+input_t *input_new(FILE *prompt_stream);
+void input_free(input_t *in);
+
+/* True when stdin is a terminal (line editing and no-echo secrets are in use). */
+bool input_is_terminal(const input_t *in);
+
+/* Prints prompt and reads one line, without its line ending, into a new string *line (the
+ * caller frees it). Non-empty lines enter the history when remember is set and stdin is a
+ * terminal. When stdin is not a terminal a newline follows the prompt, so that whatever the
+ * program prints next starts a line of its own. */
+input_result_t input_line(input_t *in, const char *prompt, bool remember, char **line);
+
+/* Prints prompt and reads one line without echo (when stdin is a terminal) into buf[0..cap),
+ * NUL-terminated, without its line ending. The caller zeroes buf after use. SIGINT, SIGTERM,
+ * SIGHUP or SIGQUIT during the prompt restore the terminal and then take their usual effect. */
+input_result_t input_secret(input_t *in, const char *prompt, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,315 @@
+/* menu: the interactive menu's loop and its four actions. Each action returns whether to go
+ * on, stop (the user left) or fail (the connection is gone). Messages for the user go to
+ * stdout, between the prompts. */
+#include "client/menu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/input.h"
+#include "client/output.h"
+#include "client/replies.h"
+#include "client/session.h"
+#include "client/views.h"
+#include "core/catalog.h"
+#include "core/order.h"
+
+#define MENU_LINE "1. Browse  2. Purchase  3. Print Receipt  4. Exit"
+#define MENU_CATEGORY_MAX 200 /* bytes of a typed category name */
+
+typedef struct {
+    const client_options_t *o;
+    client_conn_t *conn;
+    input_t *in;
+    conn_reply_t reply;
+} menu_t;
+
+typedef enum {
+    STEP_CONTINUE, /* show the menu again */
+    STEP_QUIT,     /* the user left (Exit or end of input) */
+    STEP_FAILED,   /* the connection failed; *err says why */
+} menu_step_t;
+
+/* Trims spaces and tabs at both ends, in place; returns s. */
+static char *trim(char *s)
+{
+    size_t len = strlen(s);
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        s[--len] = '\0';
+    return s + strspn(s, " \t");
+}
+
+/* Prompts for one answer. Returns STEP_CONTINUE with *line set (the caller frees it), STEP_QUIT
+ * at end of input, or STEP_CONTINUE with *line NULL after telling the user the line was bad. */
+static menu_step_t ask_line(menu_t *m, const char *prompt, char **line)
+{
+    input_result_t r = input_line(m->in, prompt, true, line);
+    switch (r) {
+    case INPUT_OK:
+        return STEP_CONTINUE;
+    case INPUT_TOO_LONG:
+        printf("That line is too long (more than %d bytes).\n", INPUT_LINE_MAX);
+        return STEP_CONTINUE;
+    case INPUT_EOF:
+    case INPUT_INTERRUPTED:
+    case INPUT_ERROR:
+    default:
+        return STEP_QUIT;
+    }
+}
+
+/* Sends a request. STEP_FAILED when the connection failed; otherwise STEP_CONTINUE, and
+ * *refused tells whether the server answered ERR (then the reason was printed after what). */
+static menu_step_t request(menu_t *m, const char *line, const char *what, bool *refused,
+                           cli_error_t *err)
+{
+    *refused = false;
+    if (!session_request(m->conn, line, &m->reply, err))
+        return STEP_FAILED;
+    if (m->reply.final.kind == SHOP1_LINE_ERR) {
+        *refused = true;
+        printf("%s: ", what);
+        output_text(stdout, m->reply.final.text[0] != '\0' ? m->reply.final.text : "refused");
+        fputs(" (", stdout);
+        output_text(stdout, m->reply.final.code_name);
+        fputs(")\n", stdout);
+    }
+    return STEP_CONTINUE;
+}
+
+static bool has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+        if (*p < 0x20 || *p == 0x7F)
+            return true;
+    return false;
+}
+
+static menu_step_t show_categories(menu_t *m, cli_error_t *err)
+{
+    bool refused;
+    if (request(m, "CATEGORIES", "Could not list the categories", &refused, err) != STEP_CONTINUE)
+        return STEP_FAILED;
+    if (refused)
+        return STEP_CONTINUE;
+    reply_category_t *cats;
+    size_t n;
+    if (!reply_categories(&m->reply, &cats, &n)) {
+        session_malformed("CATEGORIES", err);
+        return STEP_FAILED;
+    }
+    view_categories(stdout, cats, n);
+    free(cats);
+    return STEP_CONTINUE;
+}
+
+static menu_step_t do_browse(menu_t *m, cli_error_t *err)
+{
+    if (show_categories(m, err) != STEP_CONTINUE)
+        return STEP_FAILED;
+    char *typed = NULL;
+    if (ask_line(m, "Category: ", &typed) == STEP_QUIT)
+        return STEP_QUIT;
+    if (typed == NULL)
+        return STEP_CONTINUE;
+    menu_step_t step = STEP_CONTINUE;
+    char *category = trim(typed);
+    char line[SHOP1_LINE_MAX];
+    if (category[0] == '\0') {
+        puts("Please enter a category number or name.");
+    } else if (has_control(category) || strlen(category) > MENU_CATEGORY_MAX ||
+               !session_format(line, "BROWSE %s", category)) {
+        puts("That is not a category name.");
+    } else {
+        bool refused;
+        step = request(m, line, "Could not browse", &refused, err);
+        reply_item_t *items;
+        size_t n;
+        if (step == STEP_CONTINUE && !refused) {
+            if (reply_items(&m->reply, &items, &n)) {
+                fputs("Items in ", stdout);
+                output_text(stdout, reply_browse_category(&m->reply, category));
+                fputs(":\n", stdout);
+                view_items(stdout, items, n);
+                free(items);
+            } else {
+                session_malformed("BROWSE", err);
+                step = STEP_FAILED;
+            }
+        }
+    }
+    free(typed);
+    return step;
+}
+
+/* Asks for the serial number; *sno is left empty when the answer was not one. */
+static menu_step_t ask_sno(menu_t *m, char sno[static 16])
+{
+    char *typed = NULL;
+    sno[0] = '\0';
+    if (ask_line(m, "Sno: ", &typed) == STEP_QUIT)
+        return STEP_QUIT;
+    if (typed == NULL)
+        return STEP_CONTINUE;
+    char *answer = trim(typed);
+    int64_t value;
+    if (reply_parse_count(answer, &value) && value >= CATALOG_SNO_MIN && value <= CATALOG_SNO_MAX)
+        snprintf(sno, 16, "%lld", (long long)value);
+    else
+        puts("The Sno must be an item's serial number, like 102.");
+    free(typed);
+    return STEP_CONTINUE;
+}
+
+/* Asks for the quantity; *qty is 0 when the answer was not a valid one. */
+static menu_step_t ask_quantity(menu_t *m, int64_t *qty)
+{
+    char *typed = NULL;
+    *qty = 0;
+    if (ask_line(m, "Quantity: ", &typed) == STEP_QUIT)
+        return STEP_QUIT;
+    if (typed == NULL)
+        return STEP_CONTINUE;
+    switch (order_parse_quantity(trim(typed), qty)) {
+    case QTY_OK:
+        break;
+    case QTY_NOT_POSITIVE:
+        printf("The quantity must be at least 1.\n");
+        break;
+    case QTY_TOO_LARGE:
+        printf("The quantity must be at most %d.\n", ORDER_QTY_MAX);
+        break;
+    case QTY_NOT_A_NUMBER:
+    default:
+        printf("The quantity must be a whole number from 1 to %d.\n", ORDER_QTY_MAX);
+        break;
+    }
+    free(typed);
+    return STEP_CONTINUE;
+}
+
+static menu_step_t do_purchase(menu_t *m, cli_error_t *err)
+{
+    char sno[16];
+    int64_t qty;
+    if (ask_sno(m, sno) == STEP_QUIT)
+        return STEP_QUIT;
+    if (sno[0] == '\0')
+        return STEP_CONTINUE;
+    if (ask_quantity(m, &qty) == STEP_QUIT)
+        return STEP_QUIT;
+    if (qty == 0)
+        return STEP_CONTINUE;
+
+    char request_id[SESSION_REQUEST_ID_LEN + 1];
+    if (!session_new_request_id(request_id)) {
+        puts("Could not buy: no random request id could be made; nothing was sent.");
+        return STEP_CONTINUE;
+    }
+    char line[SHOP1_LINE_MAX];
+    session_format(line, "BUY %s %lld %s", sno, (long long)qty, request_id);
+    bool refused;
+    if (request(m, line, "Could not buy", &refused, err) != STEP_CONTINUE) {
+        size_t len = strlen(err->message);
+        snprintf(err->message + len, sizeof err->message - len,
+                 "; the purchase of %lld x item %s may or may not have been made (request id "
+                 "%s)", (long long)qty, sno, request_id);
+        return STEP_FAILED;
+    }
+    if (refused)
+        return STEP_CONTINUE;
+    reply_purchase_t bought;
+    if (!reply_purchase(&m->reply, &bought)) {
+        session_malformed("BUY", err);
+        return STEP_FAILED;
+    }
+    view_purchase(stdout, &bought);
+    return STEP_CONTINUE;
+}
+
+static menu_step_t do_receipt(menu_t *m, cli_error_t *err)
+{
+    bool refused;
+    if (request(m, "RECEIPT", "Could not print the receipt", &refused, err) != STEP_CONTINUE)
+        return STEP_FAILED;
+    if (refused)
+        return STEP_CONTINUE;
+    reply_receipt_t receipt;
+    if (!reply_receipt(&m->reply, &receipt)) {
+        session_malformed("RECEIPT", err);
+        return STEP_FAILED;
+    }
+    if (!receipt.has_order || receipt.nlines == 0)
+        puts("No purchases yet in this session.");
+    else
+        view_receipt(stdout, &receipt, true);
+    reply_receipt_free(&receipt);
+    return STEP_CONTINUE;
+}
+
+/* One round: the menu, a choice, its action. */
+static menu_step_t menu_round(menu_t *m, cli_error_t *err)
+{
+    printf("\n" MENU_LINE "\n");
+    char *typed = NULL;
+    if (ask_line(m, "Choice: ", &typed) == STEP_QUIT)
+        return STEP_QUIT;
+    if (typed == NULL)
+        return STEP_CONTINUE;
+    char *choice = trim(typed);
+    menu_step_t step = STEP_CONTINUE;
+    if (strcmp(choice, "1") == 0)
+        step = do_browse(m, err);
+    else if (strcmp(choice, "2") == 0)
+        step = do_purchase(m, err);
+    else if (strcmp(choice, "3") == 0)
+        step = do_receipt(m, err);
+    else if (strcmp(choice, "4") == 0)
+        step = STEP_QUIT;
+    else
+        puts("Please choose 1, 2, 3 or 4.");
+    free(typed);
+    return step;
+}
+
+netshop_exit_t menu_run(const client_options_t *o, cli_error_t *err)
+{
+    menu_t m = {.o = o};
+    conn_reply_init(&m.reply);
+    m.in = input_new(stdout);
+    if (m.in == NULL) {
+        cli_error_set(err, NETSHOP_EXIT_CONNECTION, false, "OUT_OF_MEMORY", "out of memory");
+        return err->status;
+    }
+    menu_step_t step = STEP_FAILED;
+    m.conn = session_connect(o, err);
+    if (m.conn != NULL) {
+        char user[SHOP1_USER_MAX + 1];
+        switch (session_login(m.conn, o, m.in, user, sizeof user, err)) {
+        case SESSION_LOGGED_IN:
+            fputs("Logged in as ", stdout);
+            output_text(stdout, user);
+            fputs(".\n", stdout);
+            step = STEP_CONTINUE;
+            break;
+        case SESSION_USER_LEFT:
+            step = STEP_QUIT;
+            break;
+        case SESSION_FAILED:
+        default:
+            step = STEP_FAILED;
+            break;
+        }
+    }
+    while (step == STEP_CONTINUE) {
+        step = menu_round(&m, err);
+        fflush(stdout);
+    }
+    if (step == STEP_QUIT)
+        puts("Goodbye.");
+    fflush(stdout);
+    conn_reply_free(&m.reply);
+    conn_close(m.conn, step == STEP_QUIT);
+    input_free(m.in);
+    return step == STEP_QUIT ? NETSHOP_EXIT_OK : err->status;
+}

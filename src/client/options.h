@@ -1,0 +1,43 @@
+/* options: the client's command line and environment — global options (anywhere on the line),
+ * the command word and its arguments, and the defaults from NETSHOP_* variables. */
+#ifndef NETSHOP_OPTIONS_H
+#define NETSHOP_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "client/cli_error.h"
+
+#define OPTIONS_DEFAULT_HOST "localhost"
+#define OPTIONS_DEFAULT_PORT "5555"
+#define OPTIONS_DEFAULT_CA "var/demo/ca.crt"
+#define OPTIONS_DEFAULT_TIMEOUT 10
+#define OPTIONS_TIMEOUT_MAX 3600
+
+typedef struct {
+    const char *host;          /* --host; also the name the certificate must carry */
+    const char *port;          /* --port, decimal 1..65535 */
+    const char *ca_file;       /* --ca, else $NETSHOP_CA, else var/demo/ca.crt if it exists */
+    const char *user;          /* --user, else $NETSHOP_USER; NULL: ask */
+    const char *password_file; /* --password-file; NULL: none */
+    const char *request_id;    /* buy's --request-id; NULL: a random one */
+    bool json;                 /* --json */
+    bool help;                 /* --help: print usage, do nothing else */
+    int timeout_secs;          /* --timeout */
+    const char *command;       /* the command word; NULL: the interactive menu */
+    int nargs;                 /* the command's arguments, options removed */
+    const char **args;         /* owned array (the strings are argv's) */
+} client_options_t;
+
+/* Parses argv (strings must outlive *o). Returns true, or false with a USAGE error in *err.
+ * On success the caller frees with options_free. Never prints. */
+bool options_parse(int argc, char **argv, client_options_t *o, cli_error_t *err);
+void options_free(client_options_t *o);
+
+/* True when --json appears among argv's options (used to report usage errors as JSON). */
+bool options_want_json(int argc, char **argv);
+
+/* Writes the usage text. */
+void options_usage(FILE *out);
+
+#endif
