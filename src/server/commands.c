@@ -212,7 +212,9 @@ static void buy_reply(struct conn *c, const commit_job_t *job)
         shop1_row_money(out, l->unit_price, digits(c));
         shop1_row_money(out, l->line_total, digits(c));
         shop1_row_end(out);
-        shop1_ok(out, "bought %" PRId64 " x %s", l->qty, l->name);
+        char total[MONEY_FORMAT_MAX];
+        money_format(l->line_total, digits(c), total, sizeof total);
+        shop1_ok(out, "bought %" PRId64 " x %s for %s %s", l->qty, l->name, total, srv_of(c)->currency.code);
         return;
     case SHOP1_ERR_INSUFFICIENT_STOCK:
         shop1_err(out, job->result, "only %" PRId64 " left of %s (asked %" PRId64 ")", job->stock_left,
