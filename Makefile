@@ -17,7 +17,7 @@ PORT    ?= 5555
 
 PKGS_SERVER := openssl libevent_openssl libevent_pthreads libevent sqlite3 libsodium
 PKGS_CLIENT := openssl libedit
-PKGS_TEST   := cmocka
+PKGS_TEST   := cmocka libcrypto
 
 pkgcflags = $(shell pkg-config --cflags $(1))
 pkglibs   = $(shell pkg-config --libs $(1))
@@ -100,13 +100,19 @@ test-asan:
 
 test-build: all $(UNIT_BIN)
 
-# `make fuzz`: the SHOP/1 parser under libFuzzer (clang) for FUZZ_SECONDS, from the seed corpus.
+# `make fuzz`: the SHOP/1 parser, then the UDP datagram codec/sealing/paging, under libFuzzer
+# (clang), each for FUZZ_SECONDS, from their seed corpora.
 FUZZ_SECONDS ?= 60
 fuzz:
-	@mkdir -p build/fuzz tmp/fuzz-corpus
+	@mkdir -p build/fuzz tmp/fuzz-corpus tmp/fuzz-corpus-udp_wire
 	clang -g -O1 -std=c17 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
 	    tests/fuzz/fuzz_shop1.c src/proto/shop1.c $(CORE_SRC) -o build/fuzz/fuzz_shop1
 	build/fuzz/fuzz_shop1 -max_total_time=$(FUZZ_SECONDS) -max_len=2100 tmp/fuzz-corpus tests/fuzz/corpus/shop1
+	clang -g -O1 -std=c17 -D_GNU_SOURCE -Isrc $(call pkgcflags,libcrypto) -fsanitize=fuzzer,address,undefined \
+	    tests/fuzz/fuzz_udp_wire.c src/proto/udp_wire.c src/proto/udp_seal.c -o build/fuzz/fuzz_udp_wire \
+	    $(call pkglibs,libcrypto)
+	build/fuzz/fuzz_udp_wire -max_total_time=$(FUZZ_SECONDS) -max_len=3000 tmp/fuzz-corpus-udp_wire \
+	    tests/fuzz/corpus/udp_wire
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/netshop
