@@ -11,7 +11,7 @@ packages=(
   libsodium-dev
   libcmocka-dev
   libedit-dev
-  python3
+  python3 python3-openssl python3-cryptography
 )
 
 missing=()

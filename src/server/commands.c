@@ -12,7 +12,8 @@
 #include "core/order.h"
 #include "server/auth.h"
 #include "server/committer.h"
-#include "server/conn.h"
+#include "server/session_map.h"
+#include "server/worker.h"
 #include "server/log.h"
 #include "store/store.h"
 
@@ -38,31 +39,31 @@ static const help_entry_t HELP[] = {
     {SHOP1_ORDERS, "", "list your orders, newest first"},
 };
 
-static server_t *srv_of(struct conn *c) { return conn_worker(c)->srv; }
+static server_t *srv_of(request_ctx_t *r) { return r->w->srv; }
 
-static int digits(struct conn *c) { return srv_of(c)->currency.minor_digits; }
+static int digits(request_ctx_t *r) { return srv_of(r)->currency.minor_digits; }
 
-static bool require_login(struct conn *c)
+static bool require_login(request_ctx_t *r)
 {
-    if (conn_session(c)->logged_in)
+    if (r->session->logged_in)
         return true;
-    shop1_err(conn_out(c), SHOP1_ERR_AUTH_REQUIRED, "log in first (LOGIN <user> <password>)");
+    shop1_err(r->out, SHOP1_ERR_AUTH_REQUIRED, "log in first (LOGIN <user> <password>)");
     return false;
 }
 
-static void item_row(struct conn *c, const catalog_item_t *item)
+static void item_row(request_ctx_t *r, const catalog_item_t *item)
 {
-    shop1_buf_t *out = conn_out(c);
+    shop1_buf_t *out = r->out;
     shop1_row_begin(out);
     shop1_row_int(out, catalog_item_sno(item));
     shop1_row_str(out, catalog_item_name(item));
     shop1_row_int(out, catalog_item_stock(item));
-    shop1_row_money(out, catalog_item_price(item), digits(c));
+    shop1_row_money(out, catalog_item_price(item), digits(r));
 }
 
-static void cmd_help(struct conn *c)
+static void cmd_help(request_ctx_t *r)
 {
-    shop1_buf_t *out = conn_out(c);
+    shop1_buf_t *out = r->out;
     size_t n = sizeof HELP / sizeof HELP[0];
     for (size_t i = 0; i < n; i++) {
         shop1_row_begin(out);
@@ -74,10 +75,10 @@ static void cmd_help(struct conn *c)
     shop1_ok(out, "%zu commands", n);
 }
 
-static void cmd_categories(struct conn *c)
+static void cmd_categories(request_ctx_t *r)
 {
-    const catalog_t *cat = srv_of(c)->catalog;
-    shop1_buf_t *out = conn_out(c);
+    const catalog_t *cat = srv_of(r)->catalog;
+    shop1_buf_t *out = r->out;
     size_t n = catalog_category_count(cat);
     for (size_t i = 0; i < n; i++) {
         const catalog_category_t *k = catalog_category_at(cat, i);
@@ -90,54 +91,68 @@ static void cmd_categories(struct conn *c)
     shop1_ok(out, "%zu categories", n);
 }
 
-static void cmd_browse(struct conn *c, const char *query)
+static void cmd_browse(request_ctx_t *r, const char *query)
 {
-    const catalog_t *cat = srv_of(c)->catalog;
+    const catalog_t *cat = srv_of(r)->catalog;
     const catalog_category_t *k = catalog_find_category(cat, query);
     if (!k) {
-        shop1_err(conn_out(c), SHOP1_ERR_NO_SUCH_CATEGORY, "no category '%.64s' (see CATEGORIES)", query);
+        shop1_err(r->out, SHOP1_ERR_NO_SUCH_CATEGORY, "no category '%.64s' (see CATEGORIES)", query);
         return;
     }
     for (size_t i = 0; i < k->item_count; i++) {
-        item_row(c, catalog_item_at(cat, k->first_item + i));
-        shop1_row_end(conn_out(c));
+        item_row(r, catalog_item_at(cat, k->first_item + i));
+        shop1_row_end(r->out);
     }
-    shop1_ok(conn_out(c), "%zu items in %s", k->item_count, k->name);
+    shop1_ok(r->out, "%zu items in %s", k->item_count, k->name);
 }
 
-static void cmd_item(struct conn *c, int sno)
+static void cmd_item(request_ctx_t *r, int sno)
 {
-    const catalog_t *cat = srv_of(c)->catalog;
+    const catalog_t *cat = srv_of(r)->catalog;
     const catalog_item_t *item = catalog_find_item(cat, sno);
     if (!item) {
-        shop1_err(conn_out(c), SHOP1_ERR_NO_SUCH_ITEM, "no item %d", sno);
+        shop1_err(r->out, SHOP1_ERR_NO_SUCH_ITEM, "no item %d", sno);
         return;
     }
     char num[16];
     snprintf(num, sizeof num, "%d", catalog_item_category(item));
     const catalog_category_t *k = catalog_find_category(cat, num);
-    item_row(c, item);
-    shop1_row_int(conn_out(c), catalog_item_category(item));
-    shop1_row_str(conn_out(c), k ? k->name : "");
-    shop1_row_end(conn_out(c));
-    shop1_ok(conn_out(c), "%s", "");
+    item_row(r, item);
+    shop1_row_int(r->out, catalog_item_category(item));
+    shop1_row_str(r->out, k ? k->name : "");
+    shop1_row_end(r->out);
+    shop1_ok(r->out, "%s", "");
 }
 
 /* --- LOGIN: checked by the auth pool, answered when the outcome comes back. --- */
 
+/* A new session id: random, with the owning worker's index in its low byte, so that any worker
+ * receiving a datagram for the session knows where to steer it. */
+static uint64_t new_session_id(const worker_t *w)
+{
+    uint64_t id = 0;
+    while ((id >> 8) == 0) {
+        randombytes_buf(&id, sizeof id);
+        id = (id & ~(uint64_t)0xff) | (uint64_t)(uint8_t)w->index;
+    }
+    return id;
+}
+
 static void deliver_login(mailbox_msg_t *msg)
 {
     auth_job_t *job = (auth_job_t *)msg;
-    struct conn *c = job->ctx;
-    if (!conn_is_dead(c)) {
-        session_t *s = conn_session(c);
-        shop1_buf_t *out = conn_out(c);
+    request_ctx_t *r = job->ctx;
+    session_t *s = r->session;
+    if (!s->ended) {
+        shop1_buf_t *out = r->out;
         switch (job->result) {
         case SHOP1_OK:
-            *s = (session_t){.logged_in = true, .user_id = job->user_id};
+            *s = (session_t){.logged_in = true, .user_id = job->user_id, .id = new_session_id(r->w),
+                             .udp_next_pn = 1};
             snprintf(s->user, sizeof s->user, "%s", job->user);
-            while (s->id == 0)
-                randombytes_buf(&s->id, sizeof s->id);
+            if (r->ops->logged_in)
+                r->ops->logged_in(r);
+            session_map_put(r->w->sessions, s);
             shop1_ok(out, "logged in as %s session %016" PRIx64, s->user, s->id);
             break;
         case SHOP1_ERR_AUTH_FAILED:
@@ -151,36 +166,36 @@ static void deliver_login(mailbox_msg_t *msg)
             break;
         }
     }
-    conn_resume(c);
+    r->ops->resume(r);
     free(job);
 }
 
-static void cmd_login(struct conn *c, const shop1_request_t *req)
+static void cmd_login(request_ctx_t *r, const shop1_request_t *req)
 {
-    if (conn_session(c)->logged_in) {
-        shop1_err(conn_out(c), SHOP1_ERR_ALREADY_LOGGED_IN, "already logged in as %s; LOGOUT first",
-                  conn_session(c)->user);
+    if (r->session->logged_in) {
+        shop1_err(r->out, SHOP1_ERR_ALREADY_LOGGED_IN, "already logged in as %s; LOGOUT first",
+                  r->session->user);
         return;
     }
-    worker_t *w = conn_worker(c);
+    worker_t *w = r->w;
     auth_job_t *job = calloc(1, sizeof *job);
     if (!job) {
-        shop1_err(conn_out(c), SHOP1_ERR_BUSY, "out of memory; try again");
+        shop1_err(r->out, SHOP1_ERR_BUSY, "out of memory; try again");
         return;
     }
     job->msg.deliver = deliver_login;
     job->reply_to = w->mailbox;
-    job->ctx = c;
+    job->ctx = r;
     snprintf(job->user, sizeof job->user, "%s", req->user);
     snprintf(job->password, sizeof job->password, "%s", req->password);
-    snprintf(job->peer, sizeof job->peer, "%s", conn_peer(c));
+    snprintf(job->peer, sizeof job->peer, "%s", r->peer);
     if (!auth_submit(w->srv->auth, job)) {
         sodium_memzero(job->password, sizeof job->password);
         free(job);
-        shop1_err(conn_out(c), SHOP1_ERR_BUSY, "too many logins in progress; try again");
+        shop1_err(r->out, SHOP1_ERR_BUSY, "too many logins in progress; try again");
         return;
     }
-    conn_suspend(c);
+    r->ops->suspend(r);
 }
 
 /* --- BUY: decided by the committer, answered once durable. --- */
@@ -198,27 +213,28 @@ static void close_order(server_t *srv, int64_t order_id)
     }
 }
 
-static void buy_reply(struct conn *c, const commit_job_t *job)
+static void buy_reply(request_ctx_t *r, const commit_job_t *job)
 {
-    shop1_buf_t *out = conn_out(c);
+    shop1_buf_t *out = r->out;
     const store_line_t *l = &job->line;
     switch (job->result) {
-    case SHOP1_OK:
+    case SHOP1_OK: {
+        char total[MONEY_FORMAT_MAX];
+        money_format(l->line_total, digits(r), total, sizeof total);
         shop1_row_begin(out);
         shop1_row_int(out, l->order_id);
         shop1_row_int(out, l->sno);
         shop1_row_str(out, l->name);
         shop1_row_int(out, l->qty);
-        shop1_row_money(out, l->unit_price, digits(c));
-        shop1_row_money(out, l->line_total, digits(c));
+        shop1_row_money(out, l->unit_price, digits(r));
+        shop1_row_money(out, l->line_total, digits(r));
         shop1_row_end(out);
-        char total[MONEY_FORMAT_MAX];
-        money_format(l->line_total, digits(c), total, sizeof total);
-        shop1_ok(out, "bought %" PRId64 " x %s for %s %s", l->qty, l->name, total, srv_of(c)->currency.code);
+        shop1_ok(out, "bought %" PRId64 " x %s for %s %s", l->qty, l->name, total, srv_of(r)->currency.code);
         return;
+    }
     case SHOP1_ERR_INSUFFICIENT_STOCK:
         shop1_err(out, job->result, "only %" PRId64 " left of %s (asked %" PRId64 ")", job->stock_left,
-                  catalog_item_name(catalog_find_item(srv_of(c)->catalog, job->sno)), job->qty);
+                  catalog_item_name(catalog_find_item(srv_of(r)->catalog, job->sno)), job->qty);
         return;
     case SHOP1_ERR_NO_SUCH_ITEM:
         shop1_err(out, job->result, "no item %d", job->sno);
@@ -233,82 +249,117 @@ static void buy_reply(struct conn *c, const commit_job_t *job)
     case SHOP1_ERR_BAD_QUANTITY:
         shop1_err(out, job->result, "quantity must be an integer from 1 to %d", ORDER_QTY_MAX);
         return;
+    case SHOP1_ERR_AUTH_REQUIRED:
+        shop1_err(out, job->result, "the session ended before this purchase was made; nothing was bought");
+        return;
+    case SHOP1_ERR_BUSY:
+        shop1_err(out, job->result, "too many purchases in progress; nothing was bought, try again");
+        return;
     default:
         shop1_err(out, SHOP1_ERR_INTERNAL, "the purchase could not be recorded; nothing was bought");
         return;
     }
 }
 
-static void deliver_buy(mailbox_msg_t *msg)
+/* Answers a BUY that never reached the committer, with `code`. */
+static void buy_refuse(commit_job_t *job, shop1_error_t code)
 {
-    commit_job_t *job = (commit_job_t *)msg;
-    struct conn *c = job->ctx;
-    session_t *s = conn_session(c);
-    bool fresh = job->result == SHOP1_OK && !job->replayed;
-    if (fresh && s->order_id == 0 && job->order_id == 0)
-        s->order_id = job->line.order_id; /* the committer opened the session's order */
-    if (fresh && job->line.order_id == s->order_id) {
-        s->order_lines++;
-        if (!money_add(s->order_total, job->line.line_total, &s->order_total))
-            s->order_total = INT64_MAX; /* unreachable: the committer checked; keeps LIMIT */
-    }
-    if (s->ended) {
-        /* The connection went away while this purchase was being committed. */
-        if (fresh && job->order_id == 0)
-            close_order(conn_worker(c)->srv, job->line.order_id);
-    } else {
-        buy_reply(c, job);
-    }
-    conn_resume(c);
+    request_ctx_t *r = job->ctx;
+    job->result = code;
+    buy_reply(r, job);
+    r->ops->resume(r);
     free(job);
 }
 
-static void cmd_buy(struct conn *c, const shop1_request_t *req)
+/* Sends the session's next waiting purchase to the committer, with the order as it now stands. */
+static void buy_submit_next(worker_t *w, session_t *s)
 {
-    if (!require_login(c))
+    while (!s->buy_in_flight && s->buy_queue_head) {
+        commit_job_t *job = s->buy_queue_head;
+        s->buy_queue_head = job->qnext;
+        if (!s->buy_queue_head)
+            s->buy_queue_tail = NULL;
+        job->qnext = NULL;
+        job->order_id = s->order_id;
+        job->order_lines = s->order_lines;
+        job->order_total = s->order_total;
+        if (committer_submit(w->srv->committer, job))
+            s->buy_in_flight = true;
+        else
+            buy_refuse(job, SHOP1_ERR_BUSY);
+    }
+}
+
+static void deliver_buy(mailbox_msg_t *msg)
+{
+    commit_job_t *job = (commit_job_t *)msg;
+    request_ctx_t *r = job->ctx;
+    session_t *s = r->session;
+    bool fresh = job->result == SHOP1_OK && !job->replayed;
+    if (s->logged_in && s->id == job->session_id) {
+        s->buy_in_flight = false;
+        if (fresh && s->order_id == 0 && job->order_id == 0)
+            s->order_id = job->line.order_id; /* the committer opened the session's order */
+        if (fresh && job->line.order_id == s->order_id) {
+            s->order_lines++;
+            if (!money_add(s->order_total, job->line.line_total, &s->order_total))
+                s->order_total = INT64_MAX; /* unreachable: the committer checked; keeps LIMIT */
+        }
+        buy_submit_next(r->w, s);
+    } else if (fresh && job->order_id == 0) {
+        /* The session ended (LOGOUT, disconnect) while this purchase opened its order. */
+        close_order(r->w->srv, job->line.order_id);
+    }
+    buy_reply(r, job);
+    r->ops->resume(r);
+    free(job);
+}
+
+static void cmd_buy(request_ctx_t *r, const shop1_request_t *req, const char *request_id)
+{
+    if (!require_login(r))
         return;
-    worker_t *w = conn_worker(c);
+    worker_t *w = r->w;
     if (!catalog_find_item(w->srv->catalog, req->sno)) {
-        shop1_err(conn_out(c), SHOP1_ERR_NO_SUCH_ITEM, "no item %d", req->sno);
+        shop1_err(r->out, SHOP1_ERR_NO_SUCH_ITEM, "no item %d", req->sno);
         return;
     }
-    session_t *s = conn_session(c);
+    session_t *s = r->session;
     commit_job_t *job = calloc(1, sizeof *job);
     if (!job) {
-        shop1_err(conn_out(c), SHOP1_ERR_BUSY, "out of memory; nothing was bought");
+        shop1_err(r->out, SHOP1_ERR_BUSY, "out of memory; nothing was bought");
         return;
     }
     job->msg.deliver = deliver_buy;
     job->reply_to = w->mailbox;
-    job->ctx = c;
+    job->ctx = r;
     job->kind = COMMIT_BUY;
     job->user_id = s->user_id;
-    job->order_id = s->order_id;
-    job->order_lines = s->order_lines;
-    job->order_total = s->order_total;
+    job->session_id = s->id;
     job->sno = req->sno;
     job->qty = req->qty;
-    if (req->request_id)
-        snprintf(job->request_id, sizeof job->request_id, "%s", req->request_id);
-    if (!committer_submit(w->srv->committer, job)) {
-        free(job);
-        shop1_err(conn_out(c), SHOP1_ERR_BUSY, "too many purchases in progress; nothing was bought, try again");
-        return;
-    }
-    conn_suspend(c);
+    if (request_id)
+        snprintf(job->request_id, sizeof job->request_id, "%s", request_id);
+    if (s->buy_queue_tail)
+        s->buy_queue_tail->qnext = job;
+    else
+        s->buy_queue_head = job;
+    s->buy_queue_tail = job;
+    r->ops->suspend(r);
+    buy_submit_next(w, s); /* may answer at once (BUSY): suspend first */
 }
 
 /* --- Reads from the worker's store. --- */
 
 static const char *status_word(const store_order_t *o) { return o->open ? "open" : "closed"; }
 
-static void cmd_receipt(struct conn *c, const shop1_request_t *req)
+static void cmd_receipt(request_ctx_t *r, const shop1_request_t *req)
 {
-    if (!require_login(c))
+    if (!require_login(r))
         return;
-    session_t *s = conn_session(c);
-    shop1_buf_t *out = conn_out(c);
-    const currency_t *cur = &srv_of(c)->currency;
+    session_t *s = r->session;
+    shop1_buf_t *out = r->out;
+    const currency_t *cur = &srv_of(r)->currency;
     int64_t id = req->order_id ? req->order_id : s->order_id;
     if (id == 0) {
         char zero[MONEY_FORMAT_MAX];
@@ -316,7 +367,7 @@ static void cmd_receipt(struct conn *c, const shop1_request_t *req)
         shop1_ok(out, "order none open total %s %s", zero, cur->code);
         return;
     }
-    store_t *st = conn_worker(c)->store;
+    store_t *st = r->w->store;
     store_order_t hdr;
     store_line_t *lines = NULL;
     size_t n = 0;
@@ -345,15 +396,15 @@ static void cmd_receipt(struct conn *c, const shop1_request_t *req)
     shop1_ok(out, "order %" PRId64 " %s total %s %s", hdr.order_id, status_word(&hdr), total, cur->code);
 }
 
-static void cmd_orders(struct conn *c)
+static void cmd_orders(request_ctx_t *r)
 {
-    if (!require_login(c))
+    if (!require_login(r))
         return;
-    shop1_buf_t *out = conn_out(c);
-    store_t *st = conn_worker(c)->store;
+    shop1_buf_t *out = r->out;
+    store_t *st = r->w->store;
     store_order_t *orders = NULL;
     size_t n = 0;
-    if (store_orders_list(st, conn_session(c)->user_id, ORDERS_LIST_MAX, &orders, &n) != STORE_OK) {
+    if (store_orders_list(st, r->session->user_id, ORDERS_LIST_MAX, &orders, &n) != STORE_OK) {
         log_error("orders: %s", store_errmsg(st));
         shop1_err(out, SHOP1_ERR_INTERNAL, "could not read your orders");
         return;
@@ -369,7 +420,7 @@ static void cmd_orders(struct conn *c)
         shop1_row_str(out, when);
         shop1_row_str(out, status_word(&orders[i]));
         shop1_row_int(out, (int64_t)orders[i].lines);
-        shop1_row_money(out, orders[i].total, digits(c));
+        shop1_row_money(out, orders[i].total, digits(r));
         shop1_row_end(out);
     }
     free(orders);
@@ -378,38 +429,62 @@ static void cmd_orders(struct conn *c)
 
 /* --- Session end. --- */
 
-void commands_end_session(struct conn *c)
+void commands_end_session(worker_t *w, session_t *s)
 {
-    session_t *s = conn_session(c);
-    if (s->logged_in && s->order_id)
-        close_order(conn_worker(c)->srv, s->order_id);
-    *s = (session_t){.ended = s->ended};
+    if (!s->logged_in)
+        return;
+    session_map_remove(w->sessions, s->id);
+    if (s->order_id)
+        close_order(w->srv, s->order_id);
+    /* Purchases not yet at the committer are refused; the one in flight completes, and
+     * deliver_buy sees that its session is over. */
+    commit_job_t *queued = s->buy_queue_head;
+    bool ended = s->ended;
+    sodium_memzero(s, sizeof *s);
+    s->ended = ended;
+    while (queued) {
+        commit_job_t *next = queued->qnext;
+        buy_refuse(queued, SHOP1_ERR_AUTH_REQUIRED);
+        queued = next;
+    }
 }
 
-void commands_execute(struct conn *c, const shop1_request_t *req)
+/* A BUY over UDP without its own request id gets one from the datagram's request id. */
+void commands_udp_request_id(uint64_t datagram_request_id, char out[static ORDER_REQUEST_ID_MAX + 1])
 {
+    snprintf(out, ORDER_REQUEST_ID_MAX + 1, "udp.%016" PRIx64, datagram_request_id);
+}
+
+void commands_execute(request_ctx_t *r, const shop1_request_t *req)
+{
+    if (r->udp && (req->verb == SHOP1_LOGIN || req->verb == SHOP1_LOGOUT || req->verb == SHOP1_QUIT ||
+                   req->verb == SHOP1_HELP)) {
+        shop1_err(r->out, SHOP1_ERR_BAD_REQUEST, "%s is not available over UDP; use TLS",
+                  shop1_verb_name(req->verb));
+        return;
+    }
     switch (req->verb) {
-    case SHOP1_LOGIN: cmd_login(c, req); return;
+    case SHOP1_LOGIN: cmd_login(r, req); return;
     case SHOP1_LOGOUT:
-        if (!require_login(c))
+        if (!require_login(r))
             return;
-        commands_end_session(c);
-        shop1_ok(conn_out(c), "logged out");
+        commands_end_session(r->w, r->session);
+        shop1_ok(r->out, "logged out");
         return;
     case SHOP1_QUIT:
-        commands_end_session(c);
-        shop1_ok(conn_out(c), "bye");
-        conn_close_after_reply(c);
+        commands_end_session(r->w, r->session);
+        shop1_ok(r->out, "bye");
+        r->ops->close_after_reply(r);
         return;
-    case SHOP1_PING: shop1_ok(conn_out(c), "PONG"); return;
-    case SHOP1_HELP: cmd_help(c); return;
-    case SHOP1_CATEGORIES: cmd_categories(c); return;
-    case SHOP1_BROWSE: cmd_browse(c, req->category); return;
-    case SHOP1_ITEM: cmd_item(c, req->sno); return;
-    case SHOP1_BUY: cmd_buy(c, req); return;
-    case SHOP1_RECEIPT: cmd_receipt(c, req); return;
-    case SHOP1_ORDERS: cmd_orders(c); return;
+    case SHOP1_PING: shop1_ok(r->out, "PONG"); return;
+    case SHOP1_HELP: cmd_help(r); return;
+    case SHOP1_CATEGORIES: cmd_categories(r); return;
+    case SHOP1_BROWSE: cmd_browse(r, req->category); return;
+    case SHOP1_ITEM: cmd_item(r, req->sno); return;
+    case SHOP1_BUY: cmd_buy(r, req, req->request_id ? req->request_id : r->udp_request_id); return;
+    case SHOP1_RECEIPT: cmd_receipt(r, req); return;
+    case SHOP1_ORDERS: cmd_orders(r); return;
     case SHOP1_VERB_COUNT: break;
     }
-    shop1_err(conn_out(c), SHOP1_ERR_INTERNAL, "unhandled command");
+    shop1_err(r->out, SHOP1_ERR_INTERNAL, "unhandled command");
 }

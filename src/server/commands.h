@@ -1,7 +1,8 @@
 /* commands: what each SHOP/1 request does — catalog reads answered from memory, receipts and
  * orders read from the worker's store, LOGIN sent to the auth pool and BUY to the committer —
- * and the login session that requests act in. Replies are written into the connection's
- * reply buffer (conn_out); I/O is conn.c's. */
+ * and the login session that requests act in. Transport-independent: a request arrives with a
+ * request_ctx_t saying where its reply goes (a TLS connection, or a UDP datagram) and how to
+ * hold and release it while an outcome is pending. */
 #ifndef NETSHOP_COMMANDS_H
 #define NETSHOP_COMMANDS_H
 
@@ -10,27 +11,65 @@
 #include <stdint.h>
 
 #include "core/money.h"
+#include "core/order.h"
 #include "proto/shop1.h"
+#include "proto/udp_seal.h"
 
-struct conn;
+struct worker;
+struct commit_job;
 
-/* A login session: who is logged in on a connection and their order so far. */
+/* A login session: who is logged in on a TLS connection, their order so far, and the UDP keys
+ * and counters of datagrams that act in the same session. Owned by the worker of the connection. */
 typedef struct session {
     bool logged_in;
     bool ended;                     /* the connection is gone: late outcomes clean up only */
     int64_t user_id;
     char user[SHOP1_USER_MAX + 1];
-    uint64_t id;                    /* random, shown at LOGIN */
+    uint64_t id;                    /* shown at LOGIN; names the session in UDP datagrams */
     int64_t order_id;               /* 0 until the first purchase */
     size_t order_lines;
     money_t order_total;
+    /* Purchases are decided one at a time per session (so the order is opened once and its
+     * totals are right): at most one BUY at the committer, later ones wait here in order. */
+    bool buy_in_flight;
+    struct commit_job *buy_queue_head, *buy_queue_tail;
+    /* UDP */
+    bool udp_ready;                 /* keys derived */
+    udp_dir_keys_t c2s, s2c;
+    udp_replay_t replay;
+    uint64_t udp_next_pn;           /* next packet number the server sends */
 } session_t;
 
-/* Runs one parsed request on connection c: writes the reply into conn_out(c), or suspends c
- * (conn_suspend) and writes the reply when the outcome comes back (conn_resume). */
-void commands_execute(struct conn *c, const shop1_request_t *req);
+typedef struct request_ctx request_ctx_t;
 
-/* Ends c's login session, if any: its order is closed through the committer. Idempotent. */
-void commands_end_session(struct conn *c);
+/* How a transport holds a request whose reply comes later. Called on the worker's thread. */
+typedef struct {
+    void (*suspend)(request_ctx_t *r);           /* the reply is pending: keep r alive */
+    void (*resume)(request_ctx_t *r);            /* the reply is in *r->out: send it, release r */
+    void (*close_after_reply)(request_ctx_t *r); /* QUIT: close once the reply is out */
+    void (*logged_in)(request_ctx_t *r);         /* LOGIN succeeded (TLS: derive UDP keys) */
+} request_ops_t;
+
+struct request_ctx {
+    const request_ops_t *ops;
+    struct worker *w;
+    session_t *session;     /* the session it acts in; an anonymous datagram has a logged-out one */
+    const char *peer;       /* source address, the failed-login rate-limit key */
+    shop1_buf_t *out;       /* the reply goes here */
+    bool udp;               /* arrived as a datagram: LOGIN, LOGOUT, QUIT, HELP not allowed */
+    const char *udp_request_id; /* BUY's request id when the command has none (UDP), or NULL */
+};
+
+/* Runs one parsed request: writes the reply into *r->out now, or calls r->ops->suspend and
+ * later writes the reply and calls r->ops->resume. */
+void commands_execute(request_ctx_t *r, const shop1_request_t *req);
+
+/* Ends a login session, if any: its order is closed through the committer, purchases still
+ * waiting to be submitted are answered with an error (nothing bought). Idempotent. */
+void commands_end_session(struct worker *w, session_t *s);
+
+/* The request id a BUY over UDP gets when it has none: "udp." + 16 hex digits of the datagram's
+ * request id, so retransmissions (and the client's fallback to TLS) buy only once. */
+void commands_udp_request_id(uint64_t datagram_request_id, char out[static ORDER_REQUEST_ID_MAX + 1]);
 
 #endif

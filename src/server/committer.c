@@ -9,6 +9,7 @@
  */
 #include "server/committer.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,11 @@ static bool apply_buy(committer_t *cm, commit_job_t *job, int64_t now)
                 /* Invariant 2 broken: memory and store disagree. Trust the store. */
                 log_error("committer: store refused stock for item %d that memory allowed", job->sno);
                 job->result = SHOP1_ERR_INSUFFICIENT_STOCK;
+            } else if (s == STORE_NOT_FOUND) {
+                /* The order is no longer open: this purchase alone fails (the store undid it). */
+                log_error("committer: order %" PRId64 " is not open; purchase of item %d refused",
+                          line->order_id, job->sno);
+                job->result = SHOP1_ERR_INTERNAL;
             } else if (s != STORE_OK) {
                 return false;
             } else {

@@ -33,6 +33,7 @@ typedef struct commit_job {
 
     /* in */
     int64_t user_id;
+    uint64_t session_id;        /* the session it was made in (the submitter's; not used here) */
     int64_t order_id;           /* the session's order, 0 before its first purchase */
     size_t order_lines;         /* lines and total of the session's order so far */
     money_t order_total;

@@ -17,6 +17,7 @@ typedef struct {
     int handshake_timeout;         /* --handshake-timeout seconds, default 10 */
     size_t output_limit;           /* --output-limit bytes, default 256 KiB */
     unsigned login_failures;       /* --login-failures per window, default 5 */
+    int udp_rate;                  /* --udp-rate: datagrams/s per source address without a token, 200 */
     int login_window;              /* seconds of that window, 60 */
     size_t commit_queue_max;       /* purchases waiting for the committer before BUSY, 65536 */
     size_t commit_batch_max;       /* purchases per store transaction, 4096 */

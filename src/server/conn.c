@@ -21,6 +21,7 @@
 #include <assert.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include "server/log.h"
@@ -44,6 +46,7 @@ struct conn {
     bool discarding;            /* skipping the rest of an over-long line */
     bool reject_busy;           /* over the connection limit: ERR BUSY after the handshake */
     session_t session;
+    request_ctx_t req;          /* how commands.c sees this connection */
     shop1_buf_t out;
     char peer[64];
     char line[SHOP1_LINE_MAX + 1];
@@ -88,8 +91,8 @@ static void conn_kill(conn_t *c)
     set_state(c, CONN_DEAD);
     bufferevent_free(c->bev);
     c->bev = NULL;
-    commands_end_session(c);
     c->session.ended = true;
+    commands_end_session(w, &c->session);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -126,7 +129,7 @@ static void flush_reply(conn_t *c)
     shop1_buf_reset(&c->out);
 }
 
-void conn_close_after_reply(conn_t *c)
+static void conn_close_after_reply(conn_t *c)
 {
     if (c->state == CONN_DEAD || c->state == CONN_CLOSING)
         return;
@@ -139,20 +142,14 @@ void conn_close_after_reply(conn_t *c)
         conn_finish(c);
 }
 
-shop1_buf_t *conn_out(conn_t *c) { return &c->out; }
-session_t *conn_session(conn_t *c) { return &c->session; }
-worker_t *conn_worker(conn_t *c) { return c->w; }
-const char *conn_peer(const conn_t *c) { return c->peer; }
-bool conn_is_dead(const conn_t *c) { return c->state == CONN_DEAD; }
-
-void conn_suspend(conn_t *c)
+static void conn_suspend(conn_t *c)
 {
     set_state(c, CONN_WAITING);
     c->refs++;
     c->w->pending_jobs++;
 }
 
-void conn_resume(conn_t *c)
+static void conn_resume(conn_t *c)
 {
     worker_t *w = c->w;
     w->pending_jobs--;
@@ -170,6 +167,52 @@ void conn_resume(conn_t *c)
     worker_conn_gone(w);
 }
 
+conn_t *conn_of_session(session_t *s)
+{
+    return (conn_t *)((char *)s - offsetof(conn_t, session));
+}
+
+void conn_ref(conn_t *c) { c->refs++; }
+void conn_unref(conn_t *c) { conn_release(c); }
+
+/* --- The request_ctx_t operations commands.c uses. --- */
+
+static conn_t *conn_of(request_ctx_t *r)
+{
+    return (conn_t *)((char *)r - offsetof(conn_t, req));
+}
+
+static void op_suspend(request_ctx_t *r) { conn_suspend(conn_of(r)); }
+static void op_resume(request_ctx_t *r) { conn_resume(conn_of(r)); }
+static void op_close_after_reply(request_ctx_t *r) { conn_close_after_reply(conn_of(r)); }
+
+/* LOGIN succeeded: derive the session's UDP keys from this TLS connection (RFC 5705 exporter,
+ * the session id as context), so datagrams can act in the same session. */
+static void op_logged_in(request_ctx_t *r)
+{
+    conn_t *c = conn_of(r);
+    session_t *s = &c->session;
+    uint8_t context[8], exported[UDP_EXPORT_LEN];
+    for (int i = 0; i < 8; i++)
+        context[i] = (uint8_t)(s->id >> (56 - 8 * i));
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    if (ssl && SSL_export_keying_material(ssl, exported, sizeof exported, UDP_EXPORT_LABEL,
+                                          strlen(UDP_EXPORT_LABEL), context, sizeof context, 1) == 1) {
+        udp_keys_from_export(exported, &s->c2s, &s->s2c);
+        s->udp_ready = true;
+    } else {
+        log_warn("cannot derive UDP keys for a session; it will use TLS only");
+    }
+    OPENSSL_cleanse(exported, sizeof exported);
+}
+
+static const request_ops_t CONN_OPS = {
+    .suspend = op_suspend,
+    .resume = op_resume,
+    .close_after_reply = op_close_after_reply,
+    .logged_in = op_logged_in,
+};
+
 /* Handles one complete request line (without its LF). */
 static void handle_line(conn_t *c, size_t len)
 {
@@ -179,7 +222,7 @@ static void handle_line(conn_t *c, size_t len)
         shop1_err(&c->out, perr.code, "%s", perr.text);
         return;
     }
-    commands_execute(c, &req);
+    commands_execute(&c->req, &req);
 }
 
 /* Works through buffered request lines while the connection is READY, up to the per-wake-up
@@ -337,6 +380,8 @@ void conn_accept(worker_t *w, evutil_socket_t fd, const struct sockaddr *sa, int
     c->state = CONN_HANDSHAKE;
     c->refs = 1;
     shop1_buf_init(&c->out);
+    c->req = (request_ctx_t){.ops = &CONN_OPS, .w = w, .session = &c->session, .peer = c->peer,
+                             .out = &c->out};
     format_peer(sa, c->peer, sizeof c->peer);
     c->reject_busy = atomic_fetch_add(&srv->connections, 1) >= srv->cfg.max_connections;
 

@@ -22,19 +22,10 @@ void conn_drain_all(worker_t *w);
 /* Drain took too long: close every connection of the worker now. */
 void conn_kill_all(worker_t *w);
 
-/* For commands.c, during or after a request: */
-shop1_buf_t *conn_out(conn_t *c);     /* where the reply to the current request goes */
-session_t *conn_session(conn_t *c);
-worker_t *conn_worker(conn_t *c);
-const char *conn_peer(const conn_t *c);
-/* True once the peer is gone (after an async request, nobody is listening). */
-bool conn_is_dead(const conn_t *c);
-/* The current request finishes later (on this thread): hold further input, keep c alive. */
-void conn_suspend(conn_t *c);
-/* The async reply is in conn_out: send it and go on with buffered requests. Frees c if it died
- * meanwhile and nothing else holds it, so c must not be used after this call. */
-void conn_resume(conn_t *c);
-/* Send the reply, then close (QUIT, fatal input). */
-void conn_close_after_reply(conn_t *c);
+/* The connection a session belongs to, and holding it while a datagram's request that acts in the
+ * session is pending (owner worker's thread only). conn_unref may free a dead connection. */
+conn_t *conn_of_session(session_t *s);
+void conn_ref(conn_t *c);
+void conn_unref(conn_t *c);
 
 #endif

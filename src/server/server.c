@@ -151,8 +151,9 @@ static int lock_data_dir(const char *dir, char *err, size_t errlen)
 static void server_free(server_t *srv)
 {
     for (int i = 0; i < srv->nworkers; i++)
-        if (srv->workers[i])
-            worker_join_free(srv->workers[i]);
+        worker_join(srv->workers[i]);
+    for (int i = 0; i < srv->nworkers; i++)
+        worker_free(srv->workers[i]);
     free(srv->workers);
     committer_stop(srv->committer);
     auth_pool_stop(srv->auth);
@@ -179,6 +180,7 @@ int server_run(const config_t *cfg)
         snprintf(err, sizeof err, "libsodium failed to initialise");
         goto out;
     }
+    randombytes_buf(srv.udp_secret.key, sizeof srv.udp_secret.key);
     char crt[PATH_MAX], key[PATH_MAX];
     if (paths_join(srv.db_path, sizeof srv.db_path, cfg->data_dir, PATHS_DB) != 0 ||
         paths_join(crt, sizeof crt, cfg->data_dir, CERTS_SERVER_CRT) != 0 ||

@@ -14,6 +14,7 @@
 #include "core/money.h"
 #include "server/auth.h"
 #include "server/committer.h"
+#include "proto/udp_wire.h"
 #include "server/config.h"
 
 #define NETSHOP_VERSION "0.1.0"
@@ -33,6 +34,7 @@ typedef struct server {
     int port;                 /* the port actually bound */
     atomic_int connections;   /* open TLS connections, all workers */
     bool demo;
+    udp_token_secret_t udp_secret; /* keys the UDP address tokens; random per start */
 } server_t;
 
 /* Serves until SIGINT or SIGTERM, then stops cleanly. Returns the process exit status. */

@@ -1,39 +1,417 @@
-/* udp: batch receive, answer and batch send on one worker's UDP socket. */
+/* udp: batch receive, anonymous answers, steering and sealed answers on one worker's socket. */
 #include "server/udp.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
 
+#include "proto/shop1.h"
+#include "proto/udp_seal.h"
+#include "proto/udp_wire.h"
+#include "server/commands.h"
+#include "server/conn.h"
 #include "server/log.h"
+#include "server/session_map.h"
+#include "server/worker.h"
 
 #define UDP_BATCH 32
-#define UDP_PAYLOAD_MAX 1200     /* never IP-fragmented */
-#define UDP_BATCHES_PER_WAKEUP 8 /* then let TCP connections run */
+#define UDP_BATCHES_PER_WAKEUP 8   /* then let TCP connections run */
+#define RATE_SLOTS 4096            /* token buckets for sources without an address token */
+#define PAGE_CAP (UDP_WIRE_DATAGRAM_MAX - UDP_WIRE_HEADER_LEN - UDP_WIRE_TAG_LEN)
+
+typedef struct {
+    uint64_t key;      /* hash of the source address; 0: unused */
+    double tokens;
+    int64_t last_ns;
+} rate_bucket_t;
 
 struct udp_endpoint {
+    worker_t *w;
     int fd;
     struct event *ev;
-    unsigned char in[UDP_BATCH][UDP_PAYLOAD_MAX + 1];
+    udp_aead_t *aead;
+    shop1_buf_t reply;           /* reply text of the request being answered */
+    session_t anonymous;         /* the logged-out session anonymous requests act in */
+    rate_bucket_t rate[RATE_SLOTS];
+    /* receive batch */
+    uint8_t in[UDP_BATCH][UDP_WIRE_DATAGRAM_MAX + 1];
     struct sockaddr_storage from[UDP_BATCH];
     struct iovec in_iov[UDP_BATCH];
     struct mmsghdr in_msg[UDP_BATCH];
+    /* send batch */
+    uint8_t out[UDP_BATCH][UDP_WIRE_DATAGRAM_MAX];
     struct iovec out_iov[UDP_BATCH];
     struct mmsghdr out_msg[UDP_BATCH];
+    int nout;
 };
 
-static const char PONG[] = "OK PONG";
+/* A datagram for a session owned by another worker, on its way through that worker's mailbox. */
+typedef struct {
+    mailbox_msg_t msg;
+    worker_t *to;
+    struct sockaddr_storage from;
+    socklen_t fromlen;
+    size_t len;
+    uint8_t data[];
+} steered_t;
 
-/* True for a datagram that is exactly "PING", optionally followed by LF or CR LF. */
-static int is_ping(const unsigned char *p, size_t len)
+/* An authenticated request in flight (a BUY waiting for the committer, or anything else briefly). */
+typedef struct {
+    request_ctx_t req;
+    udp_endpoint_t *u;
+    conn_t *conn;                /* holds the session's connection */
+    session_t *session;
+    shop1_buf_t out;
+    udp_header_t hdr;            /* of the request */
+    struct sockaddr_storage from;
+    socklen_t fromlen;
+    bool async;
+    char request_id[ORDER_REQUEST_ID_MAX + 1];
+} udp_request_t;
+
+static int64_t now_ns(void)
 {
-    while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The address bytes and port of a source, for tokens and rate limits. */
+static bool addr_parts(const struct sockaddr_storage *ss, int *family, const uint8_t **bytes, size_t *len,
+                       uint16_t *port)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        *bytes = (const uint8_t *)&in->sin_addr;
+        *len = 4;
+        *port = ntohs(in->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        *bytes = (const uint8_t *)&in6->sin6_addr;
+        *len = 16;
+        *port = ntohs(in6->sin6_port);
+    } else {
+        return false;
+    }
+    *family = ss->ss_family;
+    return true;
+}
+
+/* A token bucket per source address (hashed; colliding sources share a bucket, which only ever
+ * limits more). True when one more datagram without a token is allowed now. */
+static bool rate_allow(udp_endpoint_t *u, const uint8_t *addr, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ addr[i]) * 1099511628211ULL;
+    h |= 1;
+    rate_bucket_t *b = &u->rate[h % RATE_SLOTS];
+    double rate = u->w->srv->cfg.udp_rate;
+    int64_t now = now_ns();
+    if (b->key != h) {
+        *b = (rate_bucket_t){.key = h, .tokens = rate, .last_ns = now};
+    } else {
+        b->tokens += rate * (double)(now - b->last_ns) / 1e9;
+        if (b->tokens > rate)
+            b->tokens = rate;
+        b->last_ns = now;
+    }
+    if (b->tokens < 1.0)
+        return false;
+    b->tokens -= 1.0;
+    return true;
+}
+
+/* Copies the command text of a datagram into line (cap SHOP1_LINE_MAX + 1) without a trailing
+ * LF / CR LF, and parses it. Returns the parser's result. */
+static shop1_error_t parse_payload(const uint8_t *p, size_t len, char *line, shop1_request_t *req,
+                                   shop1_parse_error_t *perr)
+{
+    if (len && p[len - 1] == '\n')
         len--;
-    return len == 4 && memcmp(p, "PING", 4) == 0;
+    if (len >= SHOP1_LINE_MAX) {
+        perr->code = SHOP1_ERR_TOO_LONG;
+        snprintf(perr->text, sizeof perr->text, "request longer than %d bytes", SHOP1_LINE_MAX - 1);
+        return perr->code;
+    }
+    memcpy(line, p, len);
+    return shop1_parse_request(line, len, req, perr);
+}
+
+/* Queues a datagram (header already in u->out[slot]) for the batch send. */
+static void queue_send(udp_endpoint_t *u, size_t len, const struct sockaddr_storage *to, socklen_t tolen)
+{
+    int i = u->nout++;
+    u->out_iov[i] = (struct iovec){.iov_base = u->out[i], .iov_len = len};
+    u->out_msg[i].msg_hdr = (struct msghdr){
+        .msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &u->out_iov[i], .msg_iovlen = 1,
+    };
+}
+
+static void flush_sends(udp_endpoint_t *u)
+{
+    int sent = 0;
+    while (sent < u->nout) {
+        int n = sendmmsg(u->fd, u->out_msg + sent, (unsigned)(u->nout - sent), MSG_DONTWAIT);
+        if (n <= 0) {
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+                log_warn("udp send: %s", strerror(errno));
+            break; /* UDP: a reply lost to a full socket buffer is a lost datagram */
+        }
+        sent += n;
+    }
+    u->nout = 0;
+}
+
+/* --- Anonymous requests. --- */
+
+static const request_ops_t ANON_OPS; /* no suspension: only synchronous verbs reach commands */
+
+static void answer_anonymous(udp_endpoint_t *u, const udp_datagram_t *d, size_t req_len,
+                             const struct sockaddr_storage *from, socklen_t fromlen)
+{
+    int family;
+    const uint8_t *ab;
+    size_t alen;
+    uint16_t port;
+    if (!addr_parts(from, &family, &ab, &alen, &port))
+        return;
+    int64_t now = (int64_t)time(NULL);
+    const udp_token_secret_t *secret = &u->w->srv->udp_secret;
+    bool validated = false;
+    if (d->token) {
+        if (udp_token_check(secret, now, family, ab, alen, port, d->token) != UDP_TOKEN_VALID)
+            return; /* forged or stale: no reply */
+        validated = true;
+    } else if (!rate_allow(u, ab, alen)) {
+        return;
+    }
+
+    char line[SHOP1_LINE_MAX + 1];
+    shop1_request_t req;
+    shop1_parse_error_t perr;
+    shop1_buf_reset(&u->reply);
+    if (parse_payload(d->payload, d->payload_len, line, &req, &perr) != SHOP1_OK) {
+        shop1_err(&u->reply, perr.code, "%s", perr.text);
+    } else if (req.verb == SHOP1_PING || req.verb == SHOP1_CATEGORIES || req.verb == SHOP1_BROWSE ||
+               req.verb == SHOP1_ITEM) {
+        request_ctx_t r = {.ops = &ANON_OPS, .w = u->w, .session = &u->anonymous, .peer = "",
+                           .out = &u->reply, .udp = true};
+        commands_execute(&r, &req);
+    } else {
+        shop1_err(&u->reply, SHOP1_ERR_AUTH_REQUIRED,
+                  "anonymous datagrams may only PING, CATEGORIES, BROWSE and ITEM");
+    }
+    if (u->reply.failed)
+        return;
+
+    int slot = u->nout;
+    uint8_t *out = u->out[slot];
+    bool more = false;
+    char page[UDP_WIRE_DATAGRAM_MAX];
+    long plen = udp_page(u->reply.data, u->reply.len, d->hdr.page, page,
+                         UDP_WIRE_DATAGRAM_MAX - UDP_WIRE_HEADER_LEN, &more);
+    if (plen < 0) {
+        shop1_buf_reset(&u->reply);
+        shop1_err(&u->reply, SHOP1_ERR_BAD_REQUEST, "no page %u", (unsigned)d->hdr.page);
+        plen = (long)u->reply.len;
+        memcpy(page, u->reply.data, u->reply.len);
+    }
+    udp_header_t h = {.type = UDP_TYPE_REPLY, .flags = more ? UDP_FLAG_MORE : 0, .page = d->hdr.page,
+                      .request_id = d->hdr.request_id};
+    size_t total = UDP_WIRE_HEADER_LEN + (size_t)plen;
+    if (!validated && total > UDP_WIRE_AMPLIFICATION * req_len) {
+        /* Too big for an unvalidated address: hand out a token to echo instead. */
+        uint8_t token[UDP_WIRE_TOKEN_LEN];
+        if (udp_token_make(secret, now, family, ab, alen, port, token) != 0)
+            return;
+        udp_header_t retry = {.type = UDP_TYPE_RETRY, .flags = UDP_FLAG_TOKEN, .page = d->hdr.page,
+                              .request_id = d->hdr.request_id};
+        size_t n = udp_wire_encode_header(&retry, token, out, UDP_WIRE_DATAGRAM_MAX);
+        if (n && n <= UDP_WIRE_AMPLIFICATION * req_len)
+            queue_send(u, n, from, fromlen);
+        return;
+    }
+    size_t n = udp_wire_encode_header(&h, NULL, out, UDP_WIRE_DATAGRAM_MAX);
+    memcpy(out + n, page, (size_t)plen);
+    queue_send(u, n + (size_t)plen, from, fromlen);
+}
+
+/* --- Authenticated requests, on the session owner's worker. --- */
+
+static void send_sealed(udp_request_t *ur)
+{
+    udp_endpoint_t *u = ur->u;
+    session_t *s = ur->session;
+    /* The session may have ended while the request was pending: its keys are gone, so is the reply
+     * (the client retries and falls back to TLS, where a BUY's request id finds its outcome). */
+    if (!u || !s->logged_in || !s->udp_ready || ur->out.failed)
+        return;
+    char page[UDP_WIRE_DATAGRAM_MAX];
+    bool more = false;
+    long plen = udp_page(ur->out.data, ur->out.len, ur->hdr.page, page, PAGE_CAP, &more);
+    if (plen < 0) {
+        shop1_buf_reset(&ur->out);
+        shop1_err(&ur->out, SHOP1_ERR_BAD_REQUEST, "no page %u", (unsigned)ur->hdr.page);
+        plen = (long)ur->out.len;
+        memcpy(page, ur->out.data, ur->out.len);
+    }
+    uint8_t dgram[UDP_WIRE_DATAGRAM_MAX];
+    udp_header_t h = {.type = UDP_TYPE_REPLY, .flags = more ? UDP_FLAG_MORE : 0, .page = ur->hdr.page,
+                      .session_id = s->id, .packet_number = s->udp_next_pn++,
+                      .request_id = ur->hdr.request_id};
+    size_t n = udp_wire_encode_header(&h, NULL, dgram, sizeof dgram);
+    long sealed = udp_seal(u->aead, &s->s2c, h.packet_number, dgram, n, (const uint8_t *)page,
+                           (size_t)plen, dgram + n);
+    if (sealed < 0) {
+        log_error("udp: sealing a reply failed");
+        return;
+    }
+    if (sendto(u->fd, dgram, n + (size_t)sealed, MSG_DONTWAIT, (const struct sockaddr *)&ur->from,
+               ur->fromlen) < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        log_warn("udp send: %s", strerror(errno));
+}
+
+static void udp_request_free(udp_request_t *ur)
+{
+    shop1_buf_free(&ur->out);
+    conn_unref(ur->conn);
+    free(ur);
+}
+
+static udp_request_t *request_of(request_ctx_t *r)
+{
+    return (udp_request_t *)((char *)r - offsetof(udp_request_t, req));
+}
+
+static void op_suspend(request_ctx_t *r)
+{
+    udp_request_t *ur = request_of(r);
+    ur->async = true;
+    ur->u->w->pending_jobs++;
+}
+
+static void op_resume(request_ctx_t *r)
+{
+    udp_request_t *ur = request_of(r);
+    worker_t *w = r->w;
+    w->pending_jobs--;
+    ur->u = w->udp; /* NULL once the worker stopped serving UDP */
+    send_sealed(ur);
+    udp_request_free(ur);
+    worker_conn_gone(w);
+}
+
+static void op_never(request_ctx_t *r)
+{
+    (void)r;
+    log_fatal("udp: a datagram request tried to close or log in");
+}
+
+static const request_ops_t UDP_OPS = {
+    .suspend = op_suspend,
+    .resume = op_resume,
+    .close_after_reply = op_never,
+    .logged_in = op_never,
+};
+
+static void anon_never(request_ctx_t *r)
+{
+    (void)r;
+    log_fatal("udp: an anonymous request tried to wait");
+}
+
+static const request_ops_t ANON_OPS = {
+    .suspend = anon_never,
+    .resume = anon_never,
+    .close_after_reply = anon_never,
+    .logged_in = anon_never,
+};
+
+/* Opens, checks and runs an authenticated datagram on the worker that owns its session.
+ * Anything wrong: dropped without a reply. */
+static void handle_authenticated(udp_endpoint_t *u, const uint8_t *buf, size_t len,
+                                 const struct sockaddr_storage *from, socklen_t fromlen)
+{
+    udp_datagram_t d;
+    if (udp_wire_decode(buf, len, &d) != UDP_WIRE_OK || d.hdr.type != UDP_TYPE_REQUEST)
+        return;
+    session_t *s = session_map_get(u->w->sessions, d.hdr.session_id);
+    if (!s || !s->logged_in || !s->udp_ready || !udp_replay_check(&s->replay, d.hdr.packet_number))
+        return;
+    uint8_t plain[UDP_WIRE_DATAGRAM_MAX];
+    long plen = udp_open(u->aead, &s->c2s, d.hdr.packet_number, buf, d.aad_len, d.payload,
+                         d.payload_len, plain);
+    if (plen < 0)
+        return;
+    udp_replay_accept(&s->replay, d.hdr.packet_number);
+
+    udp_request_t *ur = calloc(1, sizeof *ur);
+    if (!ur)
+        return;
+    ur->u = u;
+    ur->conn = conn_of_session(s);
+    conn_ref(ur->conn);
+    ur->session = s;
+    ur->hdr = d.hdr;
+    memcpy(&ur->from, from, fromlen);
+    ur->fromlen = fromlen;
+    shop1_buf_init(&ur->out);
+    commands_udp_request_id(d.hdr.request_id, ur->request_id);
+    ur->req = (request_ctx_t){.ops = &UDP_OPS, .w = u->w, .session = s, .peer = "", .out = &ur->out,
+                              .udp = true, .udp_request_id = ur->request_id};
+
+    char line[SHOP1_LINE_MAX + 1];
+    shop1_request_t req;
+    shop1_parse_error_t perr;
+    if (parse_payload(plain, (size_t)plen, line, &req, &perr) != SHOP1_OK)
+        shop1_err(&ur->out, perr.code, "%s", perr.text);
+    else
+        commands_execute(&ur->req, &req);
+    OPENSSL_cleanse(plain, sizeof plain);
+    if (!ur->async) {
+        send_sealed(ur);
+        udp_request_free(ur);
+    }
+}
+
+static void deliver_steered(mailbox_msg_t *msg)
+{
+    steered_t *m = (steered_t *)msg;
+    if (m->to->udp)
+        handle_authenticated(m->to->udp, m->data, m->len, &m->from, m->fromlen);
+    free(m);
+}
+
+/* Sends an authenticated datagram to the worker that owns its session. */
+static void steer(udp_endpoint_t *u, uint64_t session_id, const uint8_t *buf, size_t len,
+                  const struct sockaddr_storage *from, socklen_t fromlen)
+{
+    server_t *srv = u->w->srv;
+    unsigned owner = (unsigned)(session_id & 0xff);
+    if (owner >= (unsigned)srv->nworkers)
+        return;
+    if (owner == (unsigned)u->w->index) {
+        handle_authenticated(u, buf, len, from, fromlen);
+        return;
+    }
+    steered_t *m = malloc(sizeof *m + len);
+    if (!m)
+        return;
+    m->msg.deliver = deliver_steered;
+    m->to = srv->workers[owner];
+    memcpy(&m->from, from, fromlen);
+    m->fromlen = fromlen;
+    m->len = len;
+    memcpy(m->data, buf, len);
+    mailbox_post(m->to->mailbox, &m->msg);
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
@@ -54,35 +432,40 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
                 log_warn("udp receive: %s", strerror(errno));
             return;
         }
-        int replies = 0;
         for (int i = 0; i < n; i++) {
-            /* MSG_TRUNC in msg_flags: larger than any valid datagram; dropped. */
-            if ((u->in_msg[i].msg_hdr.msg_flags & MSG_TRUNC) || !is_ping(u->in[i], u->in_msg[i].msg_len))
+            size_t len = u->in_msg[i].msg_len;
+            socklen_t fromlen = u->in_msg[i].msg_hdr.msg_namelen;
+            udp_datagram_t d;
+            /* Over-long (sizeof in[i] > the maximum catches truncation) or malformed: dropped. */
+            if (len > UDP_WIRE_DATAGRAM_MAX || udp_wire_decode(u->in[i], len, &d) != UDP_WIRE_OK ||
+                d.hdr.type != UDP_TYPE_REQUEST)
                 continue;
-            u->out_iov[replies] = (struct iovec){.iov_base = (void *)PONG, .iov_len = sizeof PONG - 1};
-            u->out_msg[replies].msg_hdr = (struct msghdr){
-                .msg_name = &u->from[i], .msg_namelen = u->in_msg[i].msg_hdr.msg_namelen,
-                .msg_iov = &u->out_iov[replies], .msg_iovlen = 1,
-            };
-            replies++;
+            if (d.hdr.session_id == 0)
+                answer_anonymous(u, &d, len, &u->from[i], fromlen);
+            else
+                steer(u, d.hdr.session_id, u->in[i], len, &u->from[i], fromlen);
         }
-        if (replies && sendmmsg(fd, u->out_msg, (unsigned)replies, MSG_DONTWAIT) < 0 && errno != EAGAIN)
-            log_warn("udp send: %s", strerror(errno));
+        flush_sends(u);
         if (n < UDP_BATCH)
             return;
     }
 }
 
-udp_endpoint_t *udp_endpoint_new(struct event_base *base, int fd)
+udp_endpoint_t *udp_endpoint_new(worker_t *w, int fd)
 {
     udp_endpoint_t *u = calloc(1, sizeof *u);
     if (!u)
         return NULL;
+    u->w = w;
     u->fd = fd;
-    u->ev = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, u);
-    if (!u->ev || event_add(u->ev, NULL) < 0) {
+    shop1_buf_init(&u->reply);
+    u->aead = udp_aead_new();
+    u->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_readable, u);
+    if (!u->aead || !u->ev || event_add(u->ev, NULL) < 0) {
         if (u->ev)
             event_free(u->ev);
+        udp_aead_free(u->aead);
+        shop1_buf_free(&u->reply);
         free(u);
         return NULL;
     }
@@ -95,5 +478,7 @@ void udp_endpoint_free(udp_endpoint_t *u)
         return;
     event_free(u->ev);
     close(u->fd);
+    udp_aead_free(u->aead);
+    shop1_buf_free(&u->reply);
     free(u);
 }

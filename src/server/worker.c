@@ -10,6 +10,7 @@
 
 #include "server/conn.h"
 #include "server/log.h"
+#include "server/session_map.h"
 #include "server/udp.h"
 
 #define DRAIN_GRACE_SECS 5
@@ -106,18 +107,19 @@ worker_t *worker_new(server_t *srv, int index, int tcp_fd, int udp_fd, char *err
     if (!w->listener)
         goto fail_fds;
     evconnlistener_set_error_cb(w->listener, on_accept_error);
-    w->udp = udp_endpoint_new(w->base, udp_fd);
+    w->udp = udp_endpoint_new(w, udp_fd);
     if (!w->udp) {
         close(udp_fd);
         goto fail;
     }
     w->mailbox = mailbox_new(w->base);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
-    if (!w->mailbox || !w->drain_timer)
+    w->sessions = session_map_new();
+    if (!w->mailbox || !w->drain_timer || !w->sessions)
         goto fail;
     w->store = store_open(srv->db_path, err, errlen);
     if (!w->store) {
-        worker_join_free(w);
+        worker_free(w);
         return NULL;
     }
     return w;
@@ -127,7 +129,7 @@ fail_fds:
     close(udp_fd);
 fail:
     snprintf(err, errlen, "cannot set up worker %d's event loop", index);
-    worker_join_free(w);
+    worker_free(w);
     return NULL;
 }
 
@@ -139,12 +141,19 @@ int worker_start(worker_t *w)
     return 0;
 }
 
-void worker_join_free(worker_t *w)
+void worker_join(worker_t *w)
+{
+    if (w && w->started) {
+        pthread_join(w->thread, NULL);
+        w->started = false;
+    }
+}
+
+void worker_free(worker_t *w)
 {
     if (!w)
         return;
-    if (w->started)
-        pthread_join(w->thread, NULL);
+    worker_join(w);
     conn_kill_all(w);
     if (w->listener)
         evconnlistener_free(w->listener);
@@ -153,6 +162,7 @@ void worker_join_free(worker_t *w)
     if (w->drain_timer)
         event_free(w->drain_timer);
     store_close(w->store);
+    session_map_free(w->sessions);
     if (w->base)
         event_base_free(w->base);
     free(w);

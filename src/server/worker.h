@@ -27,6 +27,7 @@ typedef struct worker {
     struct udp_endpoint *udp;
     mailbox_t *mailbox;
     store_t *store;            /* reads: receipts and orders */
+    struct session_map *sessions; /* logged-in sessions of this worker's connections, by id */
     struct conn *conns;        /* the connections this worker owns (list owned by conn.c) */
     size_t nconns;
     size_t pending_jobs;       /* LOGIN/BUY outcomes still to come back to this worker */
@@ -41,8 +42,11 @@ worker_t *worker_new(server_t *srv, int index, int tcp_fd, int udp_fd, char *err
 int worker_start(worker_t *w);
 /* Asks the worker (from any thread) to stop accepting, finish in-flight replies and exit. */
 void worker_request_stop(worker_t *w);
-/* Joins the thread and frees the worker. */
-void worker_join_free(worker_t *w);
+/* Waits for the worker's thread to end. */
+void worker_join(worker_t *w);
+/* Frees a worker whose thread has ended or never started. Once any worker may forward datagrams
+ * to another, free only after every worker has been joined. */
+void worker_free(worker_t *w);
 
 /* Called by conn.c when a connection goes away, so a draining worker can exit. */
 void worker_conn_gone(worker_t *w);
