@@ -480,8 +480,9 @@ shop1_error_t shop1_parse_request(char *line, size_t len, shop1_request_t *req,
     if (len > 0 && line[len - 1] == '\r')
         len--;
     line[len] = '\0';
-    if (memchr(line, '\0', len) != NULL)
-        return parse_fail(err, SHOP1_ERR_BAD_REQUEST, "NUL byte in request");
+    const char *nul = memchr(line, '\0', len);
+    if (nul != NULL)
+        return parse_fail(err, SHOP1_ERR_BAD_REQUEST, "NUL byte at byte %zu", (size_t)(nul - line));
     size_t bad = utf8_invalid_offset((const unsigned char *)line, len);
     if (bad < len)
         return parse_fail(err, SHOP1_ERR_BAD_REQUEST, "invalid UTF-8 at byte %zu", bad);

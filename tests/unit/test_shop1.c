@@ -428,10 +428,10 @@ static void test_unknown_command_quote_is_truncated(void **state)
 static void test_nul_byte_rejected(void **state)
 {
     (void)state;
-    expect_error_bytes("PING\0x", 6, SHOP1_ERR_BAD_REQUEST, "NUL byte in request");
-    expect_error_bytes("\0", 1, SHOP1_ERR_BAD_REQUEST, "NUL byte in request");
-    expect_error_bytes("BUY 101 1\0", 10, SHOP1_ERR_BAD_REQUEST, "NUL byte in request");
-    expect_error_bytes("PING\0\r", 6, SHOP1_ERR_BAD_REQUEST, "NUL byte in request");
+    expect_error_bytes("PING\0x", 6, SHOP1_ERR_BAD_REQUEST, "NUL byte at byte 4");
+    expect_error_bytes("\0", 1, SHOP1_ERR_BAD_REQUEST, "NUL byte at byte 0");
+    expect_error_bytes("BUY 101 1\0", 10, SHOP1_ERR_BAD_REQUEST, "NUL byte at byte 9");
+    expect_error_bytes("PING\0\r", 6, SHOP1_ERR_BAD_REQUEST, "NUL byte at byte 4");
 }
 
 static void test_invalid_utf8_rejected(void **state)
