@@ -70,6 +70,10 @@ $(BUILD)/tests/test_store_%: tests/unit/test_store_%.c $(STORE_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST) $(PKGS_SERVER))
 
+$(BUILD)/tests/test_session_map: tests/unit/test_session_map.c $(BUILD)/obj/src/server/session_map.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(PROTO_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
