@@ -1,5 +1,5 @@
 /* cli_error: records a command's failure (exit status, code, message) and prints it once, in the
- * client's human and JSON forms. */
+ * client's human and JSON forms; prints the client's notes. */
 #include "client/cli_error.h"
 
 #include <stdarg.h>
@@ -53,4 +53,19 @@ void cli_error_report(const cli_error_t *e, bool json)
         json_object_end(&j);
         json_finish(&j);
     }
+}
+
+void cli_notice(const char *fmt, ...)
+{
+    char message[CLI_ERROR_MESSAGE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    fputs("netshop: ", stderr);
+    output_text(stderr, message);
+    fputc('\n', stderr);
+    fflush(stderr);
 }

@@ -1,6 +1,7 @@
 /* cli_error: the client's exit statuses and its one error report — `netshop: <message> (<CODE>)`
  * on stderr, plus `{"error":...,"message":...}` on stdout under --json. Every failure of a
- * command travels up to main as a cli_error_t and is printed once, here. */
+ * command travels up to main as a cli_error_t and is printed once, here; so are the client's
+ * few notes that are not failures (cli_notice). */
 #ifndef NETSHOP_CLI_ERROR_H
 #define NETSHOP_CLI_ERROR_H
 
@@ -37,5 +38,9 @@ void cli_error_set(cli_error_t *e, netshop_exit_t status, bool from_server, cons
  * `{"error":"<CODE>","message":"<message>"}` on stdout. Control characters in the message are
  * shown as '?' on the terminal. */
 void cli_error_report(const cli_error_t *e, bool json);
+
+/* Prints a note that is not a failure, `netshop: <message>`, on stderr only (never in --json
+ * stdout), control characters shown as '?'. */
+void cli_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

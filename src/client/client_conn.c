@@ -5,7 +5,8 @@
  *
  * States: conn_open() -> connected (greeting read) -> conn_request()* -> conn_close().
  * Any I/O or protocol failure marks the connection broken: later requests fail at once and
- * conn_close() does not try to say QUIT. */
+ * conn_close() does not try to say QUIT. The connection is also a transport_t (transport.h),
+ * and exports keying material for the UDP fast path (docs/PROTOCOL.md §7.3). */
 #include "client/client_conn.h"
 
 #include <arpa/inet.h>
@@ -15,8 +16,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#define CONN_HOST_MAX 255           /* bytes of a host name (DNS limit) */
-#define CONN_PORT_MAX 15
 #define CONN_QUIT_TIMEOUT_MS 2000   /* how long conn_close waits for `OK bye` */
-#define CONN_QUOTE_MAX 80           /* bytes of server text quoted in an error message */
 
 struct client_conn {
+    transport_t transport;         /* first member: the transport interface */
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
@@ -45,41 +44,6 @@ struct client_conn {
     size_t in_len;                 /* bytes held in in[] */
     char in[CONN_REPLY_LINE_MAX];  /* received, not yet consumed bytes */
 };
-
-static void set_error(conn_error_t *err, conn_status_t status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_error(conn_error_t *err, conn_status_t status, const char *fmt, ...)
-{
-    err->status = status;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vsnprintf(err->message, sizeof err->message, fmt, ap) < 0)
-        snprintf(err->message, sizeof err->message, "%s", "connection failure");
-    va_end(ap);
-}
-
-/* Copies s[0..len) into out for an error message: printable ASCII as is, other bytes as \xNN,
- * cut with "..." past CONN_QUOTE_MAX bytes. out must hold 4 * CONN_QUOTE_MAX + 4 bytes. */
-static void quote_text(const char *s, size_t len, char *out)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (i == CONN_QUOTE_MAX) {
-            memcpy(out + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (ch >= 0x20 && ch < 0x7F) {
-            out[o++] = (char)ch;
-        } else {
-            snprintf(out + o, 5, "\\x%02x", ch);
-            o += 4;
-        }
-    }
-    out[o] = '\0';
-}
 
 /* The most recent OpenSSL error as text ("unknown error" when the queue is empty). */
 static void openssl_reason(char *buf, size_t cap)
@@ -168,8 +132,8 @@ static int connect_any(const client_conn_t *c, conn_error_t *err)
     struct addrinfo *list = NULL;
     int rc = getaddrinfo(c->host, c->port, &hints, &list);
     if (rc != 0) {
-        set_error(err, CONN_ERR_RESOLVE, "cannot resolve host %s: %s", c->host,
-                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        conn_error_set(err, CONN_ERR_RESOLVE, "cannot resolve host %s: %s", c->host,
+                       rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
         return -1;
     }
     int last_error = ECONNREFUSED;
@@ -187,11 +151,11 @@ static int connect_any(const client_conn_t *c, conn_error_t *err)
         return fd;
     }
     if (any_timeout && last_error == ETIMEDOUT)
-        set_error(err, CONN_ERR_TIMEOUT, "cannot connect to %s port %s: timed out after %d s",
-                  c->host, c->port, c->timeout_ms / 1000);
+        conn_error_set(err, CONN_ERR_TIMEOUT, "cannot connect to %s port %s: timed out after %d s",
+                       c->host, c->port, c->timeout_ms / 1000);
     else
-        set_error(err, CONN_ERR_CONNECT, "cannot connect to %s port %s: %s", c->host, c->port,
-                  strerror(last_error));
+        conn_error_set(err, CONN_ERR_CONNECT, "cannot connect to %s port %s: %s", c->host, c->port,
+                       strerror(last_error));
     return -1;
 }
 
@@ -200,14 +164,14 @@ static SSL_CTX *make_context(const char *ca_file, conn_error_t *err)
 {
     FILE *probe = fopen(ca_file, "r");
     if (probe == NULL) {
-        set_error(err, CONN_ERR_CA, "cannot read CA file %s: %s", ca_file, strerror(errno));
+        conn_error_set(err, CONN_ERR_CA, "cannot read CA file %s: %s", ca_file, strerror(errno));
         return NULL;
     }
     fclose(probe);
 
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) {
-        set_error(err, CONN_ERR_NOMEM, "%s", "cannot create a TLS context");
+        conn_error_set(err, CONN_ERR_NOMEM, "%s", "cannot create a TLS context");
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -221,8 +185,8 @@ static SSL_CTX *make_context(const char *ca_file, conn_error_t *err)
     if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
         char reason[160];
         openssl_reason(reason, sizeof reason);
-        set_error(err, CONN_ERR_CA, "CA file %s holds no usable certificate: %s", ca_file,
-                  reason);
+        conn_error_set(err, CONN_ERR_CA, "CA file %s holds no usable certificate: %s", ca_file,
+                       reason);
         SSL_CTX_free(ctx);
         return NULL;
     }
@@ -246,28 +210,29 @@ static void handshake_error(const client_conn_t *c, int ssl_error, conn_error_t 
     long verify = SSL_get_verify_result(c->ssl);
     if (verify != X509_V_OK) {
         if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH)
-            set_error(err, CONN_ERR_CERT, "server certificate not trusted: %s (it is not for %s)",
-                      X509_verify_cert_error_string(verify), c->host);
+            conn_error_set(err, CONN_ERR_CERT,
+                           "server certificate not trusted: %s (it is not for %s)",
+                           X509_verify_cert_error_string(verify), c->host);
         else
-            set_error(err, CONN_ERR_CERT, "server certificate not trusted: %s",
-                      X509_verify_cert_error_string(verify));
+            conn_error_set(err, CONN_ERR_CERT, "server certificate not trusted: %s",
+                           X509_verify_cert_error_string(verify));
         return;
     }
     if (ssl_error == SSL_ERROR_SYSCALL || ssl_error == SSL_ERROR_ZERO_RETURN) {
         int e = errno;
         if (ERR_peek_last_error() == 0 && e != 0)
-            set_error(err, CONN_ERR_CLOSED, "TLS handshake with %s port %s failed: %s", c->host,
-                      c->port, strerror(e));
+            conn_error_set(err, CONN_ERR_CLOSED, "TLS handshake with %s port %s failed: %s",
+                           c->host, c->port, strerror(e));
         else
-            set_error(err, CONN_ERR_CLOSED,
-                      "TLS handshake with %s port %s failed: connection closed by the server",
-                      c->host, c->port);
+            conn_error_set(err, CONN_ERR_CLOSED,
+                           "TLS handshake with %s port %s failed: connection closed by the server",
+                           c->host, c->port);
         return;
     }
     char reason[160];
     openssl_reason(reason, sizeof reason);
-    set_error(err, CONN_ERR_TLS, "TLS handshake with %s port %s failed: %s", c->host, c->port,
-              reason);
+    conn_error_set(err, CONN_ERR_TLS, "TLS handshake with %s port %s failed: %s", c->host, c->port,
+                   reason);
 }
 
 static conn_status_t handshake(client_conn_t *c, conn_error_t *err)
@@ -281,9 +246,9 @@ static conn_status_t handshake(client_conn_t *c, conn_error_t *err)
         int e = SSL_get_error(c->ssl, rc);
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             if (!wait_ready(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, c->timeout_ms)) {
-                set_error(err, CONN_ERR_TIMEOUT,
-                          "TLS handshake with %s port %s timed out after %d s", c->host, c->port,
-                          c->timeout_ms / 1000);
+                conn_error_set(err, CONN_ERR_TIMEOUT,
+                               "TLS handshake with %s port %s timed out after %d s", c->host,
+                               c->port, c->timeout_ms / 1000);
                 return err->status;
             }
             continue;
@@ -296,7 +261,7 @@ static conn_status_t handshake(client_conn_t *c, conn_error_t *err)
     bool verified = peer != NULL && SSL_get_verify_result(c->ssl) == X509_V_OK;
     X509_free(peer);
     if (!verified) {
-        set_error(err, CONN_ERR_CERT, "%s", "server certificate not trusted: not verified");
+        conn_error_set(err, CONN_ERR_CERT, "%s", "server certificate not trusted: not verified");
         return err->status;
     }
     return CONN_OK;
@@ -308,13 +273,13 @@ static conn_status_t io_failure(client_conn_t *c, int ssl_error, conn_error_t *e
     c->broken = true;
     if (ssl_error == SSL_ERROR_ZERO_RETURN ||
         (ssl_error == SSL_ERROR_SYSCALL && (errno == 0 || ERR_peek_last_error() != 0))) {
-        set_error(err, CONN_ERR_CLOSED, "%s", "connection to server lost");
+        conn_error_set(err, CONN_ERR_CLOSED, "%s", "connection to server lost");
     } else if (ssl_error == SSL_ERROR_SYSCALL) {
-        set_error(err, CONN_ERR_CLOSED, "connection to server lost: %s", strerror(errno));
+        conn_error_set(err, CONN_ERR_CLOSED, "connection to server lost: %s", strerror(errno));
     } else {
         char reason[160];
         openssl_reason(reason, sizeof reason);
-        set_error(err, CONN_ERR_TLS, "connection to server lost: TLS error: %s", reason);
+        conn_error_set(err, CONN_ERR_TLS, "connection to server lost: TLS error: %s", reason);
     }
     return err->status;
 }
@@ -335,8 +300,8 @@ static conn_status_t write_all(client_conn_t *c, const char *buf, size_t len, in
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             if (!wait_ready(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout_ms)) {
                 c->broken = true;
-                set_error(err, CONN_ERR_TIMEOUT, "cannot send to server: timed out after %d s",
-                          timeout_ms / 1000);
+                conn_error_set(err, CONN_ERR_TIMEOUT, "cannot send to server: timed out after %d s",
+                               timeout_ms / 1000);
                 return err->status;
             }
             continue;
@@ -357,8 +322,8 @@ static conn_status_t fill(client_conn_t *c, int timeout_ms, conn_error_t *err)
     }
     if (c->in_len == sizeof c->in) {
         c->broken = true;
-        set_error(err, CONN_ERR_PROTOCOL, "server sent a reply line longer than %d bytes",
-                  CONN_REPLY_LINE_MAX);
+        conn_error_set(err, CONN_ERR_PROTOCOL, "server sent a reply line longer than %d bytes",
+                       CONN_REPLY_LINE_MAX);
         return err->status;
     }
     for (;;) {
@@ -373,8 +338,8 @@ static conn_status_t fill(client_conn_t *c, int timeout_ms, conn_error_t *err)
         if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
             if (!wait_ready(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout_ms)) {
                 c->broken = true;
-                set_error(err, CONN_ERR_TIMEOUT, "no reply from server within %d s",
-                          timeout_ms / 1000);
+                conn_error_set(err, CONN_ERR_TIMEOUT, "no reply from server within %d s",
+                               timeout_ms / 1000);
                 return err->status;
             }
             continue;
@@ -409,7 +374,7 @@ static conn_status_t read_greeting(client_conn_t *c, conn_error_t *err)
     size_t len;
     conn_status_t st = read_line(c, c->timeout_ms, &line, &len, err);
     if (st == CONN_ERR_TIMEOUT) {
-        set_error(err, st, "no greeting from server within %d s", c->timeout_ms / 1000);
+        conn_error_set(err, st, "no greeting from server within %d s", c->timeout_ms / 1000);
         return st;
     }
     if (st != CONN_OK)
@@ -421,50 +386,47 @@ static conn_status_t read_greeting(client_conn_t *c, conn_error_t *err)
     if (len >= elen && memcmp(line, expected, elen) == 0 && (len == elen || line[elen] == ' '))
         return CONN_OK;
 
-    char quoted[4 * CONN_QUOTE_MAX + 4];
+    char quoted[CONN_QUOTED_SIZE];
     c->broken = true;
     static const char busy[] = "ERR BUSY";
     size_t blen = sizeof busy - 1;
     if (len >= blen && memcmp(line, busy, blen) == 0 && (len == blen || line[blen] == ' ')) {
         size_t skip = len == blen ? blen : blen + 1;
-        quote_text(line + skip, len - skip, quoted);
-        set_error(err, CONN_ERR_BUSY, "server is busy, try again later: %s", quoted);
+        conn_quote(line + skip, len - skip, quoted);
+        conn_error_set(err, CONN_ERR_BUSY, "server is busy, try again later: %s", quoted);
         return err->status;
     }
     if (len > 4 && memcmp(line, "ERR ", 4) == 0) {
-        quote_text(line + 4, len - 4, quoted);
-        set_error(err, CONN_ERR_PROTOCOL, "server refused the connection: %s", quoted);
+        conn_quote(line + 4, len - 4, quoted);
+        conn_error_set(err, CONN_ERR_PROTOCOL, "server refused the connection: %s", quoted);
         return err->status;
     }
-    quote_text(line, len, quoted);
-    set_error(err, CONN_ERR_PROTOCOL, "not a SHOP/1 server: it greeted with '%s'", quoted);
+    conn_quote(line, len, quoted);
+    conn_error_set(err, CONN_ERR_PROTOCOL, "not a SHOP/1 server: it greeted with '%s'", quoted);
     return err->status;
 }
 
+static const transport_ops_t conn_transport_ops; /* defined after conn_request */
+
 client_conn_t *conn_open(const conn_params_t *params, conn_error_t *err)
 {
-    const char *host = params->host;
-    size_t hlen = strlen(host);
-    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') { /* "[::1]" */
-        host++;
-        hlen -= 2;
-    }
-    if (hlen == 0 || hlen > CONN_HOST_MAX) {
-        set_error(err, CONN_ERR_RESOLVE, "%s", "host name is empty or longer than 255 bytes");
+    char host[CONN_HOST_MAX + 1];
+    if (!conn_host_normalise(params->host, host)) {
+        conn_error_set(err, CONN_ERR_RESOLVE, "%s", "host name is empty or longer than 255 bytes");
         return NULL;
     }
     if (strlen(params->port) > CONN_PORT_MAX) {
-        set_error(err, CONN_ERR_RESOLVE, "%s", "port is too long");
+        conn_error_set(err, CONN_ERR_RESOLVE, "%s", "port is too long");
         return NULL;
     }
     client_conn_t *c = calloc(1, sizeof *c);
     if (c == NULL) {
-        set_error(err, CONN_ERR_NOMEM, "%s", "out of memory");
+        conn_error_set(err, CONN_ERR_NOMEM, "%s", "out of memory");
         return NULL;
     }
+    c->transport.ops = &conn_transport_ops;
     c->fd = -1;
-    memcpy(c->host, host, hlen);
-    c->host[hlen] = '\0';
+    memcpy(c->host, host, sizeof host);
     snprintf(c->port, sizeof c->port, "%s", params->port);
     c->timeout_ms = (params->timeout_secs > 0 ? params->timeout_secs : 1) * 1000;
 
@@ -476,7 +438,7 @@ client_conn_t *conn_open(const conn_params_t *params, conn_error_t *err)
         goto fail;
     c->ssl = SSL_new(c->ctx);
     if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || !set_expected_peer(c->ssl, c->host)) {
-        set_error(err, CONN_ERR_TLS, "cannot set up TLS for host %s", c->host);
+        conn_error_set(err, CONN_ERR_TLS, "cannot set up TLS for host %s", c->host);
         goto fail;
     }
     if (handshake(c, err) != CONN_OK || read_greeting(c, err) != CONN_OK)
@@ -487,44 +449,6 @@ fail:
     c->broken = true;
     conn_close(c, false);
     return NULL;
-}
-
-void conn_reply_init(conn_reply_t *r)
-{
-    memset(r, 0, sizeof *r);
-}
-
-void conn_reply_free(conn_reply_t *r)
-{
-    for (size_t i = 0; i < r->ntexts; i++)
-        free(r->texts[i]);
-    free(r->texts);
-    free(r->rows);
-    conn_reply_init(r);
-}
-
-/* Keeps a copy of one line in the reply; returns the copy (NUL-terminated) or NULL. */
-static char *reply_keep(conn_reply_t *r, const char *line, size_t len)
-{
-    if (r->ntexts == r->cap) {
-        size_t cap = r->cap == 0 ? 16 : r->cap * 2;
-        char **texts = realloc(r->texts, cap * sizeof *texts);
-        if (texts == NULL)
-            return NULL;
-        r->texts = texts;
-        shop1_reply_line_t *rows = realloc(r->rows, cap * sizeof *rows);
-        if (rows == NULL)
-            return NULL;
-        r->rows = rows;
-        r->cap = cap;
-    }
-    char *copy = malloc(len + 1);
-    if (copy == NULL)
-        return NULL;
-    memcpy(copy, line, len);
-    copy[len] = '\0';
-    r->texts[r->ntexts++] = copy;
-    return copy;
 }
 
 /* Reads reply lines until the final OK/ERR line. */
@@ -541,32 +465,30 @@ static conn_status_t read_reply(client_conn_t *c, int timeout_ms, conn_reply_t *
         total += len + 1;
         if (total > CONN_REPLY_BYTES_MAX) {
             c->broken = true;
-            set_error(err, CONN_ERR_PROTOCOL, "server reply longer than %d bytes",
-                      CONN_REPLY_BYTES_MAX);
+            conn_error_set(err, CONN_ERR_PROTOCOL, "server reply longer than %d bytes",
+                           CONN_REPLY_BYTES_MAX);
             return err->status;
         }
-        char *text = reply_keep(reply, line, len);
-        if (text == NULL) {
+        bool nomem;
+        shop1_line_kind_t kind = conn_reply_add_line(reply, line, len, &nomem);
+        if (nomem) {
             c->broken = true;
-            set_error(err, CONN_ERR_NOMEM, "%s", "out of memory reading the server's reply");
+            conn_error_set(err, CONN_ERR_NOMEM, "%s", "out of memory reading the server's reply");
             return err->status;
         }
-        shop1_reply_line_t parsed;
-        switch (shop1_parse_reply_line(text, len, &parsed)) {
+        switch (kind) {
         case SHOP1_LINE_DATA:
-            reply->rows[reply->nrows++] = parsed;
             continue;
         case SHOP1_LINE_OK:
         case SHOP1_LINE_ERR:
-            reply->final = parsed;
             return CONN_OK;
         case SHOP1_LINE_INVALID:
         default: {
-            char quoted[4 * CONN_QUOTE_MAX + 4];
-            quote_text(line, len, quoted);
+            char quoted[CONN_QUOTED_SIZE];
+            conn_quote(line, len, quoted);
             c->broken = true;
-            set_error(err, CONN_ERR_PROTOCOL, "server sent a line that is not SHOP/1: '%s'",
-                      quoted);
+            conn_error_set(err, CONN_ERR_PROTOCOL, "server sent a line that is not SHOP/1: '%s'",
+                           quoted);
             return err->status;
         }
         }
@@ -579,11 +501,12 @@ conn_status_t conn_request(client_conn_t *c, const char *line, conn_reply_t *rep
     conn_reply_free(reply);
     size_t len = strlen(line);
     if (len == 0 || len > SHOP1_LINE_MAX - 1 || strpbrk(line, "\r\n") != NULL) {
-        set_error(err, CONN_ERR_REQUEST, "%s", "request is empty, too long or has a line break");
+        conn_error_set(err, CONN_ERR_REQUEST, "%s",
+                       "request is empty, too long or has a line break");
         return err->status;
     }
     if (c->broken) {
-        set_error(err, CONN_ERR_CLOSED, "%s", "connection to server lost");
+        conn_error_set(err, CONN_ERR_CLOSED, "%s", "connection to server lost");
         return err->status;
     }
     char buf[SHOP1_LINE_MAX + 1];
@@ -599,14 +522,67 @@ conn_status_t conn_request(client_conn_t *c, const char *line, conn_reply_t *rep
         return st;
     }
     if (reply->final.kind == SHOP1_LINE_ERR && reply->final.code == SHOP1_ERR_TIMEOUT) {
-        char quoted[4 * CONN_QUOTE_MAX + 4];
-        quote_text(reply->final.text, strlen(reply->final.text), quoted);
+        char quoted[CONN_QUOTED_SIZE];
+        conn_quote(reply->final.text, strlen(reply->final.text), quoted);
         c->broken = true;
-        set_error(err, CONN_ERR_CLOSED, "connection to server lost: %s (TIMEOUT)", quoted);
+        conn_error_set(err, CONN_ERR_CLOSED, "connection to server lost: %s (TIMEOUT)", quoted);
         conn_reply_free(reply);
         return err->status;
     }
     return CONN_OK;
+}
+
+/* The transport interface's request: conn_request on the connection that embeds t. */
+static conn_status_t transport_tls_request(transport_t *t, const char *line, conn_reply_t *reply,
+                                           conn_error_t *err)
+{
+    client_conn_t *c = (client_conn_t *)((char *)t - offsetof(client_conn_t, transport));
+    return conn_request(c, line, reply, err);
+}
+
+static const transport_ops_t conn_transport_ops = {
+    .request = transport_tls_request,
+};
+
+transport_t *conn_transport(client_conn_t *c)
+{
+    return &c->transport;
+}
+
+bool conn_export_keying_material(client_conn_t *c, const char *label, const uint8_t *context,
+                                 size_t context_len, uint8_t *out, size_t out_len)
+{
+    if (c->broken || c->ssl == NULL)
+        return false;
+    ERR_clear_error();
+    bool ok = SSL_export_keying_material(c->ssl, out, out_len, label, strlen(label), context,
+                                         context_len, 1) == 1;
+    ERR_clear_error();
+    return ok;
+}
+
+bool conn_peer_address(const client_conn_t *c, struct sockaddr_storage *addr, socklen_t *len)
+{
+    *len = sizeof *addr;
+    return c->fd >= 0 && getpeername(c->fd, (struct sockaddr *)addr, len) == 0;
+}
+
+bool conn_has_input(const client_conn_t *c)
+{
+    if (c->broken || c->in_len > c->in_off || (c->ssl != NULL && SSL_pending(c->ssl) > 0))
+        return true;
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    return c->fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+const char *conn_host(const client_conn_t *c)
+{
+    return c->host;
+}
+
+const char *conn_port(const client_conn_t *c)
+{
+    return c->port;
 }
 
 void conn_close(client_conn_t *c, bool say_quit)

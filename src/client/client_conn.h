@@ -1,37 +1,19 @@
 /* client_conn: one verified TLS connection to a netshopd, used like a blocking call: connect
  * (every address of the host, with a timeout), TLS 1.2+ verified against a CA file and the host
  * name, the `OK SHOP/1` greeting, then request line in, complete reply out. Each wait for the
- * network is bounded by the timeout; the connection never continues unverified. */
+ * network is bounded by the timeout; the connection never continues unverified. It implements
+ * the transport interface (transport.h), and lends its TLS secrets to the UDP fast path through
+ * the keying-material exporter. */
 #ifndef NETSHOP_CLIENT_CONN_H
 #define NETSHOP_CLIENT_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
-#include "proto/shop1.h"
-
-#define CONN_REPLY_LINE_MAX (64 * 1024)     /* bytes of one reply line, LF included */
-#define CONN_REPLY_BYTES_MAX (16 * 1024 * 1024) /* bytes of one whole reply */
-#define CONN_MESSAGE_MAX 384
-
-typedef enum {
-    CONN_OK = 0,
-    CONN_ERR_RESOLVE,   /* the host name does not resolve */
-    CONN_ERR_CONNECT,   /* no address accepted the TCP connection (refused, unreachable...) */
-    CONN_ERR_TIMEOUT,   /* connect, handshake or reply took longer than the timeout */
-    CONN_ERR_CA,        /* the CA file is missing, unreadable or holds no certificate */
-    CONN_ERR_CERT,      /* the server's certificate did not verify (chain or host name) */
-    CONN_ERR_TLS,       /* another TLS failure (handshake, protocol version...) */
-    CONN_ERR_BUSY,      /* the server greeted with ERR BUSY: at its connection limit */
-    CONN_ERR_CLOSED,    /* the server closed the connection (or reset it) */
-    CONN_ERR_PROTOCOL,  /* the server sent something that is not SHOP/1 */
-    CONN_ERR_REQUEST,   /* the request line itself is not sendable (too long, CR/LF inside) */
-    CONN_ERR_NOMEM,
-} conn_status_t;
-
-typedef struct {
-    conn_status_t status;
-    char message[CONN_MESSAGE_MAX]; /* "cannot connect to localhost port 5555: ..." */
-} conn_error_t;
+#include "client/conn_common.h"
+#include "client/transport.h"
 
 typedef struct {
     const char *host;   /* name or IP literal ("::1" or "[::1]"); also the name verified */
@@ -41,20 +23,6 @@ typedef struct {
 } conn_params_t;
 
 typedef struct client_conn client_conn_t;
-
-/* One complete reply: its data rows (parsed in place, fields NUL-terminated) and the final OK
- * or ERR line. The reply owns the text its fields point into; free with conn_reply_free. */
-typedef struct {
-    size_t nrows;
-    shop1_reply_line_t *rows;  /* kind SHOP1_LINE_DATA */
-    shop1_reply_line_t final;  /* kind SHOP1_LINE_OK or SHOP1_LINE_ERR */
-    char **texts;              /* private: the owned line buffers */
-    size_t ntexts;
-    size_t cap;
-} conn_reply_t;
-
-void conn_reply_init(conn_reply_t *r);
-void conn_reply_free(conn_reply_t *r);
 
 /* Connects, verifies and reads the greeting. Returns the connection (free with conn_close),
  * or NULL with *err filled. */
@@ -67,6 +35,28 @@ client_conn_t *conn_open(const conn_params_t *params, conn_error_t *err);
  * the connection is unusable and *err says why. */
 conn_status_t conn_request(client_conn_t *c, const char *line, conn_reply_t *reply,
                            conn_error_t *err);
+
+/* The connection as a transport (conn_request behind the interface); lives as long as c. */
+transport_t *conn_transport(client_conn_t *c);
+
+/* Fills out[0..out_len) with keying material exported from this TLS connection (RFC 5705 /
+ * RFC 8446 §7.5) for label and context (use_context = 1). Returns false when the connection is
+ * broken or the export fails. The caller wipes out after use. */
+bool conn_export_keying_material(client_conn_t *c, const char *label, const uint8_t *context,
+                                 size_t context_len, uint8_t *out, size_t out_len);
+
+/* The server's address as connected (the one address of the host that accepted the TCP
+ * connection), for talking to the same server over UDP. Returns false when unknown. */
+bool conn_peer_address(const client_conn_t *c, struct sockaddr_storage *addr, socklen_t *len);
+
+/* True when the server sent something that no request asked for (bytes waiting in the socket
+ * or already buffered): with SHOP/1 that means it is closing the connection (`ERR TIMEOUT`, or
+ * the end of the stream). Never blocks. */
+bool conn_has_input(const client_conn_t *c);
+
+/* The host (as verified, brackets removed) and port, for messages; live as long as c. */
+const char *conn_host(const client_conn_t *c);
+const char *conn_port(const client_conn_t *c);
 
 /* Says goodbye when say_quit (QUIT, waiting briefly for `OK bye`), shuts TLS down, closes the
  * socket and frees everything. NULL is allowed. */

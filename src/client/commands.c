@@ -15,7 +15,7 @@
 
 typedef struct {
     const client_options_t *o;
-    client_conn_t *conn;
+    session_t *session;
     conn_reply_t reply;
 } command_ctx_t;
 
@@ -45,7 +45,7 @@ static bool digits_only(const char *s)
  * failure (exit 1). */
 static bool ask(command_ctx_t *ctx, const char *line, cli_error_t *err)
 {
-    if (!session_request(ctx->conn, line, &ctx->reply, err))
+    if (!session_request(ctx->session, line, &ctx->reply, err))
         return false;
     if (ctx->reply.final.kind == SHOP1_LINE_ERR) {
         session_refused(&ctx->reply.final, err);
@@ -164,24 +164,22 @@ static bool run_item(command_ctx_t *ctx, cli_error_t *err)
 
 static bool run_buy(command_ctx_t *ctx, cli_error_t *err)
 {
-    char generated[SESSION_REQUEST_ID_LEN + 1];
-    const char *request_id = ctx->o->request_id;
-    if (request_id == NULL) {
-        if (!session_new_request_id(generated)) {
-            cli_error_set(err, NETSHOP_EXIT_CONNECTION, false, "CLIENT_ERROR",
-                          "cannot generate a random request id");
-            return false;
-        }
-        request_id = generated;
-    }
-    char line[SHOP1_LINE_MAX];
-    session_format(line, "BUY %s %s %s", ctx->o->args[0], ctx->o->args[1], request_id);
-    if (!session_request(ctx->conn, line, &ctx->reply, err)) {
+    char used_id[ORDER_REQUEST_ID_MAX + 1];
+    switch (session_buy(ctx->session, ctx->o->args[0], ctx->o->args[1], ctx->o->request_id,
+                        &ctx->reply, used_id, err)) {
+    case SESSION_BUY_ANSWERED:
+        break;
+    case SESSION_BUY_UNKNOWN: {
         /* The purchase may have been made before the connection failed. */
         size_t len = strlen(err->message);
         snprintf(err->message + len, sizeof err->message - len,
                  "; the purchase may or may not have been made: run the same command with "
-                 "--request-id %s to find out without buying twice", request_id);
+                 "--request-id %s to find out without buying twice", used_id);
+        return false;
+    }
+    case SESSION_BUY_NOT_SENT:
+    case SESSION_BUY_FAILED:
+    default:
         return false;
     }
     if (ctx->reply.final.kind == SHOP1_LINE_ERR) {
@@ -314,7 +312,7 @@ static bool login(command_ctx_t *ctx, cli_error_t *err)
         cli_error_set(err, NETSHOP_EXIT_LOGIN, false, "AUTH_INPUT", "login failed: out of memory");
         return false;
     }
-    session_login_result_t r = session_login(ctx->conn, ctx->o, in, NULL, 0, err);
+    session_login_result_t r = session_login(ctx->session, in, NULL, 0, err);
     input_free(in);
     if (r == SESSION_USER_LEFT)
         cli_error_set(err, NETSHOP_EXIT_LOGIN, false, "AUTH_INPUT",
@@ -333,14 +331,20 @@ netshop_exit_t commands_run(const client_options_t *o, cli_error_t *err)
         (void)usage_error(err, "usage: netshop [options] %s", spec->usage);
         return err->status;
     }
+    if (o->anonymous && spec->needs_login) {
+        (void)usage_error(err, "%s logs in, so it cannot be --anonymous (only categories, "
+                          "browse, item and ping can)", spec->name);
+        return err->status;
+    }
     if (spec->check != NULL && !spec->check(o, err))
         return err->status;
 
     command_ctx_t ctx = {.o = o};
     conn_reply_init(&ctx.reply);
-    ctx.conn = session_connect(o, err);
-    bool ok = ctx.conn != NULL && (!spec->needs_login || login(&ctx, err)) && spec->run(&ctx, err);
+    ctx.session = session_open(o, err);
+    bool ok = ctx.session != NULL && (!spec->needs_login || login(&ctx, err)) &&
+              spec->run(&ctx, err);
     conn_reply_free(&ctx.reply);
-    conn_close(ctx.conn, true);
+    session_close(ctx.session, true);
     return ok ? NETSHOP_EXIT_OK : err->status;
 }

@@ -19,7 +19,7 @@
 
 typedef struct {
     const client_options_t *o;
-    client_conn_t *conn;
+    session_t *session;
     input_t *in;
     conn_reply_t reply;
 } menu_t;
@@ -58,22 +58,28 @@ static menu_step_t ask_line(menu_t *m, const char *prompt, char **line)
     }
 }
 
+/* When the reply in m->reply is an ERR, prints `<what>: <reason> (<CODE>)` and returns true. */
+static bool show_refusal(menu_t *m, const char *what)
+{
+    if (m->reply.final.kind != SHOP1_LINE_ERR)
+        return false;
+    printf("%s: ", what);
+    output_text(stdout, m->reply.final.text[0] != '\0' ? m->reply.final.text : "refused");
+    fputs(" (", stdout);
+    output_text(stdout, m->reply.final.code_name);
+    fputs(")\n", stdout);
+    return true;
+}
+
 /* Sends a request. STEP_FAILED when the connection failed; otherwise STEP_CONTINUE, and
  * *refused tells whether the server answered ERR (then the reason was printed after what). */
 static menu_step_t request(menu_t *m, const char *line, const char *what, bool *refused,
                            cli_error_t *err)
 {
     *refused = false;
-    if (!session_request(m->conn, line, &m->reply, err))
+    if (!session_request(m->session, line, &m->reply, err))
         return STEP_FAILED;
-    if (m->reply.final.kind == SHOP1_LINE_ERR) {
-        *refused = true;
-        printf("%s: ", what);
-        output_text(stdout, m->reply.final.text[0] != '\0' ? m->reply.final.text : "refused");
-        fputs(" (", stdout);
-        output_text(stdout, m->reply.final.code_name);
-        fputs(")\n", stdout);
-    }
+    *refused = show_refusal(m, what);
     return STEP_CONTINUE;
 }
 
@@ -201,22 +207,30 @@ static menu_step_t do_purchase(menu_t *m, cli_error_t *err)
     if (qty == 0)
         return STEP_CONTINUE;
 
-    char request_id[SESSION_REQUEST_ID_LEN + 1];
-    if (!session_new_request_id(request_id)) {
-        puts("Could not buy: no random request id could be made; nothing was sent.");
+    char qty_text[24];
+    snprintf(qty_text, sizeof qty_text, "%lld", (long long)qty);
+    char request_id[ORDER_REQUEST_ID_MAX + 1];
+    switch (session_buy(m->session, sno, qty_text, NULL, &m->reply, request_id, err)) {
+    case SESSION_BUY_ANSWERED:
+        break;
+    case SESSION_BUY_NOT_SENT:
+        fputs("Could not buy: ", stdout);
+        output_text(stdout, err->message);
+        fputs(".\n", stdout);
+        cli_error_clear(err);
         return STEP_CONTINUE;
-    }
-    char line[SHOP1_LINE_MAX];
-    session_format(line, "BUY %s %lld %s", sno, (long long)qty, request_id);
-    bool refused;
-    if (request(m, line, "Could not buy", &refused, err) != STEP_CONTINUE) {
+    case SESSION_BUY_UNKNOWN: {
         size_t len = strlen(err->message);
         snprintf(err->message + len, sizeof err->message - len,
                  "; the purchase of %lld x item %s may or may not have been made (request id "
                  "%s)", (long long)qty, sno, request_id);
         return STEP_FAILED;
     }
-    if (refused)
+    case SESSION_BUY_FAILED:
+    default:
+        return STEP_FAILED;
+    }
+    if (show_refusal(m, "Could not buy"))
         return STEP_CONTINUE;
     reply_purchase_t bought;
     if (!reply_purchase(&m->reply, &bought)) {
@@ -282,10 +296,10 @@ netshop_exit_t menu_run(const client_options_t *o, cli_error_t *err)
         return err->status;
     }
     menu_step_t step = STEP_FAILED;
-    m.conn = session_connect(o, err);
-    if (m.conn != NULL) {
+    m.session = session_open(o, err);
+    if (m.session != NULL) {
         char user[SHOP1_USER_MAX + 1];
-        switch (session_login(m.conn, o, m.in, user, sizeof user, err)) {
+        switch (session_login(m.session, m.in, user, sizeof user, err)) {
         case SESSION_LOGGED_IN:
             fputs("Logged in as ", stdout);
             output_text(stdout, user);
@@ -309,7 +323,7 @@ netshop_exit_t menu_run(const client_options_t *o, cli_error_t *err)
         puts("Goodbye.");
     fflush(stdout);
     conn_reply_free(&m.reply);
-    conn_close(m.conn, step == STEP_QUIT);
+    session_close(m.session, step == STEP_QUIT);
     input_free(m.in);
     return step == STEP_QUIT ? NETSHOP_EXIT_OK : err->status;
 }

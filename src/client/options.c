@@ -23,6 +23,10 @@ void options_usage(FILE *out)
           "  orders                         list your orders (logs in)\n"
           "  ping                           check that the server answers\n"
           "\n"
+          "After logging in (the menu, buy, receipt, orders), requests go as sealed UDP\n"
+          "datagrams, with the verified TLS connection kept for LOGIN and QUIT and as the\n"
+          "fallback when UDP gets no answer.\n"
+          "\n"
           "Options:\n"
           "  --host H              server host name or address (default localhost)\n"
           "  --port N              server port (default 5555)\n"
@@ -33,6 +37,9 @@ void options_usage(FILE *out)
           "                        ($NETSHOP_PASSWORD, when set, comes first)\n"
           "  --json                machine-readable output (one-shot commands)\n"
           "  --timeout SECS        connect and reply timeout (default 10)\n"
+          "  --transport udp|tls   what carries requests after login (default udp)\n"
+          "  --anonymous           categories, browse, item, ping as plain UDP datagrams:\n"
+          "                        no TLS, no login, no CA needed, nothing verified\n"
           "  -h, --help            this text\n"
           "\n"
           "Exit status: 0 success, 1 refused by the server, 2 usage error,\n"
@@ -41,7 +48,7 @@ void options_usage(FILE *out)
 }
 
 typedef enum { OPT_HOST, OPT_PORT, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_REQUEST_ID,
-               OPT_TIMEOUT, OPT_JSON, OPT_HELP } option_id_t;
+               OPT_TIMEOUT, OPT_TRANSPORT, OPT_ANONYMOUS, OPT_JSON, OPT_HELP } option_id_t;
 
 typedef struct {
     const char *name;
@@ -57,6 +64,8 @@ static const option_spec_t option_specs[] = {
     {"--password-file", OPT_PASSWORD_FILE, true},
     {"--request-id", OPT_REQUEST_ID, true},
     {"--timeout", OPT_TIMEOUT, true},
+    {"--transport", OPT_TRANSPORT, true},
+    {"--anonymous", OPT_ANONYMOUS, false},
     {"--json", OPT_JSON, false},
     {"--help", OPT_HELP, false},
     {"-h", OPT_HELP, false},
@@ -145,6 +154,20 @@ static bool apply_option(client_options_t *o, const option_spec_t *spec, const c
         }
         o->timeout_secs = (int)n;
         return true;
+    case OPT_TRANSPORT:
+        if (strcmp(value, "udp") == 0) {
+            o->transport = OPTIONS_TRANSPORT_UDP;
+        } else if (strcmp(value, "tls") == 0) {
+            o->transport = OPTIONS_TRANSPORT_TLS;
+        } else {
+            cli_error_set(err, NETSHOP_EXIT_USAGE, false, "USAGE",
+                          "bad transport '%s': expected udp or tls", value);
+            return false;
+        }
+        return true;
+    case OPT_ANONYMOUS:
+        o->anonymous = true;
+        return true;
     case OPT_JSON:
         o->json = true;
         return true;
@@ -158,13 +181,24 @@ static bool apply_option(client_options_t *o, const option_spec_t *spec, const c
 /* Fills in what the command line left open: user and CA from the environment, the demo CA. */
 static bool resolve_defaults(client_options_t *o, cli_error_t *err)
 {
+    if (o->anonymous && o->transport == OPTIONS_TRANSPORT_TLS) {
+        cli_error_set(err, NETSHOP_EXIT_USAGE, false, "USAGE",
+                      "--anonymous sends plain UDP datagrams: it cannot go with --transport tls");
+        return false;
+    }
+    if (o->anonymous && o->command == NULL) {
+        cli_error_set(err, NETSHOP_EXIT_USAGE, false, "USAGE",
+                      "--anonymous needs a command (categories, browse, item or ping): the "
+                      "interactive menu logs in");
+        return false;
+    }
     if (o->user == NULL)
         o->user = env_or_null("NETSHOP_USER");
     if (o->ca_file == NULL)
         o->ca_file = env_or_null("NETSHOP_CA");
     if (o->ca_file == NULL && access(OPTIONS_DEFAULT_CA, F_OK) == 0)
         o->ca_file = OPTIONS_DEFAULT_CA;
-    if (o->ca_file == NULL) {
+    if (o->ca_file == NULL && !o->anonymous) {
         cli_error_set(err, NETSHOP_EXIT_USAGE, false, "USAGE",
                       "no CA certificate to verify the server with: pass --ca FILE "
                       "(the server's ca.crt) or set NETSHOP_CA");
@@ -189,6 +223,7 @@ bool options_parse(int argc, char **argv, client_options_t *o, cli_error_t *err)
     o->host = OPTIONS_DEFAULT_HOST;
     o->port = OPTIONS_DEFAULT_PORT;
     o->timeout_secs = OPTIONS_DEFAULT_TIMEOUT;
+    o->transport = OPTIONS_TRANSPORT_UDP;
     o->args = calloc(argc > 0 ? (size_t)argc : 1, sizeof *o->args);
     if (o->args == NULL) {
         cli_error_set(err, NETSHOP_EXIT_USAGE, false, "USAGE", "out of memory");

@@ -14,13 +14,22 @@
 #define OPTIONS_DEFAULT_TIMEOUT 10
 #define OPTIONS_TIMEOUT_MAX 3600
 
+/* What carries the logged-in requests (--transport). */
+typedef enum {
+    OPTIONS_TRANSPORT_UDP = 0, /* sealed datagrams after LOGIN over TLS, TLS as the fallback */
+    OPTIONS_TRANSPORT_TLS,     /* everything over the TLS connection */
+} options_transport_t;
+
 typedef struct {
     const char *host;          /* --host; also the name the certificate must carry */
     const char *port;          /* --port, decimal 1..65535 */
-    const char *ca_file;       /* --ca, else $NETSHOP_CA, else var/demo/ca.crt if it exists */
+    const char *ca_file;       /* --ca, else $NETSHOP_CA, else var/demo/ca.crt if it exists;
+                                  NULL only with --anonymous (no TLS, nothing to verify) */
     const char *user;          /* --user, else $NETSHOP_USER; NULL: ask */
     const char *password_file; /* --password-file; NULL: none */
     const char *request_id;    /* buy's --request-id; NULL: a random one */
+    options_transport_t transport; /* --transport udp|tls, default udp */
+    bool anonymous;            /* --anonymous: plain datagrams, no TLS, no login */
     bool json;                 /* --json */
     bool help;                 /* --help: print usage, do nothing else */
     int timeout_secs;          /* --timeout */

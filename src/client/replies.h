@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "client/client_conn.h"
+#include "client/conn_common.h"
 
 #define REPLY_STATUS_MAX 8   /* "closed" */
 #define REPLY_MONEY_MAX 32   /* a money string as sent */

@@ -1,6 +1,9 @@
-/* session: the client's use of a connection — connect with the command line's settings, log in,
- * send requests — with every failure turned into a cli_error_t carrying the right exit status
- * (3 connection, 4 login, 1 an ERR reply). */
+/* session: the client's conversation with one netshopd, behind one "send a request, get its
+ * reply" call — the verified TLS connection (greeting, LOGIN, QUIT, and the fallback), the UDP
+ * fast path it opens after LOGIN (--transport udp, the default), or anonymous datagrams with no
+ * TLS at all (--anonymous) — with every failure turned into a cli_error_t carrying the right
+ * exit status (3 connection, 4 login, 1 an ERR reply). Callers never see which transport
+ * answered: the reply has the same rows and final line either way. */
 #ifndef NETSHOP_SESSION_H
 #define NETSHOP_SESSION_H
 
@@ -8,12 +11,22 @@
 #include <stddef.h>
 
 #include "client/cli_error.h"
-#include "client/client_conn.h"
+#include "client/conn_common.h"
 #include "client/input.h"
 #include "client/options.h"
+#include "core/order.h"
 
-/* Connects and verifies the server. Returns the connection, or NULL with *err (exit 3). */
-client_conn_t *session_connect(const client_options_t *o, cli_error_t *err);
+/* While requests go over UDP the TLS connection carries nothing, but the server closes an idle
+ * TLS connection (300 s by default) and with it the UDP session: a PING over TLS keeps it open
+ * when it has been quiet this long before a UDP request. */
+#define SESSION_TLS_KEEPALIVE_MS (60 * 1000)
+
+typedef struct session session_t;
+
+/* Opens what the options ask for: the verified TLS connection (greeting read), or with
+ * o->anonymous an anonymous UDP channel. o must outlive the session. Returns the session (free
+ * with session_close), or NULL with *err (exit 3). */
+session_t *session_open(const client_options_t *o, cli_error_t *err);
 
 typedef enum {
     SESSION_LOGGED_IN = 0,
@@ -21,27 +34,48 @@ typedef enum {
     SESSION_FAILED,    /* *err says why: exit 4 for refused logins, 3 for a lost connection */
 } session_login_result_t;
 
-/* Obtains the credentials (options, environment, prompts on `in`) and sends LOGIN. On success
- * copies the user name into user_out[0..user_cap) when user_out is not NULL. The password is
- * wiped from memory before returning. */
-session_login_result_t session_login(client_conn_t *c, const client_options_t *o, input_t *in,
-                                     char *user_out, size_t user_cap, cli_error_t *err);
+/* Obtains the credentials (options, environment, prompts on `in`) and sends LOGIN over TLS. On
+ * success copies the user name into user_out[0..user_cap) when user_out is not NULL, and with
+ * --transport udp opens the UDP fast path from the reply's session id and keys exported from
+ * the TLS connection (if that cannot be done it says so on stderr and stays on TLS). The
+ * password is wiped from memory before returning. */
+session_login_result_t session_login(session_t *s, input_t *in, char *user_out, size_t user_cap,
+                                     cli_error_t *err);
 
-/* Sends one request line and reads its reply. Returns true when a reply arrived (check
+/* Sends one request line and gets its whole reply (all pages over UDP). Over UDP, a request
+ * that gets no answer after every retransmission (or whose datagrams are refused) is sent
+ * again over TLS, and so is every later one; this is said once on stderr
+ * (`netshop: no answer over UDP; using TLS`). Returns true when a reply arrived (check
  * reply->final.kind for OK or ERR); false with *err (exit 3) when the connection failed. */
-bool session_request(client_conn_t *c, const char *line, conn_reply_t *reply, cli_error_t *err);
+bool session_request(session_t *s, const char *line, conn_reply_t *reply, cli_error_t *err);
+
+typedef enum {
+    SESSION_BUY_ANSWERED = 0, /* a reply arrived: check reply->final.kind */
+    SESSION_BUY_NOT_SENT,     /* nothing was sent (no random id could be made); *err says why,
+                                 the session is still usable */
+    SESSION_BUY_FAILED,       /* the connection failed before the request went out (exit 3) */
+    SESSION_BUY_UNKNOWN,      /* the connection failed after the request may have reached the
+                                 server: the purchase may or may not have been made (exit 3) */
+} session_buy_result_t;
+
+/* Sends `BUY <sno> <qty>` idempotently. With request_id (the user's) the id travels in the
+ * command text on every transport. Without: over TLS a fresh random id is added; over UDP the
+ * text carries none and the server names the purchase `udp.<16 hex digits of the datagram
+ * request id>`, which is the id sent if the request falls back to TLS. used_id receives the id
+ * the purchase is known under (for a safe rerun with --request-id), or "" when none. */
+session_buy_result_t session_buy(session_t *s, const char *sno, const char *qty,
+                                 const char *request_id, conn_reply_t *reply,
+                                 char used_id[static ORDER_REQUEST_ID_MAX + 1], cli_error_t *err);
+
+/* Says QUIT over TLS when say_quit (and the connection is sound), closes everything, wipes the
+ * UDP keys and frees s. NULL is allowed. */
+void session_close(session_t *s, bool say_quit);
 
 /* Records an ERR reply as the failure of the command: exit 1, the server's code and text. */
 void session_refused(const shop1_reply_line_t *final, cli_error_t *err);
 
 /* Records a reply that does not have the documented form (exit 3, PROTOCOL_ERROR). */
 void session_malformed(const char *what, cli_error_t *err);
-
-#define SESSION_REQUEST_ID_LEN 16 /* hex digits of a generated request id */
-
-/* Writes a fresh random request id (16 lowercase hex digits from the CSPRNG) into out.
- * Returns false when the random generator fails. */
-bool session_new_request_id(char out[static SESSION_REQUEST_ID_LEN + 1]);
 
 /* Formats a request line into buf[0..SHOP1_LINE_MAX). Returns false when it does not fit in
  * one SHOP/1 line or would contain a line break. */
