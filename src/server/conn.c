@@ -172,6 +172,14 @@ conn_t *conn_of_session(session_t *s)
     return (conn_t *)((char *)s - offsetof(conn_t, session));
 }
 
+void conn_note_activity(conn_t *c)
+{
+    if (c->state == CONN_READY || c->state == CONN_WAITING) {
+        struct timeval idle = {.tv_sec = c->w->srv->cfg.idle_timeout};
+        bufferevent_set_timeouts(c->bev, &idle, &idle); /* re-arms the timers */
+    }
+}
+
 void conn_ref(conn_t *c) { c->refs++; }
 void conn_unref(conn_t *c) { conn_release(c); }
 

@@ -27,5 +27,8 @@ void conn_kill_all(worker_t *w);
 conn_t *conn_of_session(session_t *s);
 void conn_ref(conn_t *c);
 void conn_unref(conn_t *c);
+/* An authenticated datagram of this connection's session arrived: the session is not idle, so the
+ * idle timeout starts again. */
+void conn_note_activity(conn_t *c);
 
 #endif

@@ -352,6 +352,7 @@ static void handle_authenticated(udp_endpoint_t *u, const uint8_t *buf, size_t l
     if (plen < 0)
         return;
     udp_replay_accept(&s->replay, d.hdr.packet_number);
+    conn_note_activity(conn_of_session(s));
 
     udp_request_t *ur = calloc(1, sizeof *ur);
     if (!ur)
