@@ -1,0 +1,297 @@
+"""test_client: the real netshop client (docs: briefs/cli.md) — one-shot commands with --json
+parsed and compared exactly, human output, exit statuses (1 refused, 2 usage, 3 connection/TLS,
+4 login), password sources, the interactive menu through stdin (good and bad input, end of
+input) and through a pseudo-terminal with a password prompt that does not echo."""
+
+import json
+import os
+import re
+import socket
+import tempfile
+import time
+
+from harness import (ServerTestCase, PtyClient, base_env, check_no_sanitizer, client_argv,
+                     free_refusing_port, load_catalog, make_other_ca, openssl_binary, run_client,
+                     stock_of)
+
+CATALOG = load_catalog()
+CATEGORY_NAMES = ["Electronics", "Cosmetics", "Clothes", "Shoes", "House-hold items"]
+MENU = "1. Browse  2. Purchase  3. Print Receipt  4. Exit"
+ALICE_PW = "Al1ce.pw-secret"
+ISO_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+
+
+def json_items(category):
+    return [{"sno": i["sno"], "name": i["name"], "quantity": i["stock"], "price": i["price"]}
+            for sno, i in sorted(CATALOG.items()) if i["category"] == category]
+
+
+class ClientTest(ServerTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = cls.class_server(start=False)
+        cp = cls.srv.add_user("alice", ALICE_PW)
+        if cp.returncode != 0:
+            raise AssertionError("netshopd user add alice: exit %d: %s" % (cp.returncode, cp.stderr))
+        cls.srv.start()
+
+    # -- helpers --------------------------------------------------------------------------
+    def cli(self, *args, **kw):
+        return self.srv.client(*args, **kw)
+
+    def cli_json(self, *args, rc=0, **kw):
+        cp = self.cli(*args, options=["--json"], **kw)
+        self.assertEqual(cp.returncode, rc, "exit status; stdout=%r stderr=%r" % (cp.stdout, cp.stderr))
+        try:
+            return json.loads(cp.stdout)
+        except ValueError as e:
+            self.fail("stdout is not one JSON document (%s): %r" % (e, cp.stdout))
+
+    def raw(self, user=None):
+        return self.logged_in(self.srv, user) if user else self.connection(self.srv)
+
+    def assertInOrder(self, text, pieces):
+        pos = 0
+        for p in pieces:
+            i = text.find(p, pos)
+            self.assertGreaterEqual(i, 0, "%r not found (in order) in output:\n%s" % (p, text))
+            pos = i + len(p)
+
+    def assertErrLine(self, stderr, code):
+        self.assertRegex(stderr, r"(?m)^netshop: .+ \(%s\)$" % code)
+
+    # -- one-shot commands, JSON ----------------------------------------------------------
+    def test_ping_json_is_pong_true(self):
+        self.assertEqual(self.cli_json("ping"), {"pong": True})
+
+    def test_ca_from_netshop_ca_environment(self):
+        cp = run_client(["ping"], port=self.srv.port, ca=None, options=["--json"],
+                        env={"NETSHOP_CA": self.srv.ca}, cwd=self.srv.root)
+        self.assertEqual((cp.returncode, json.loads(cp.stdout)), (0, {"pong": True}), cp.stderr)
+
+    def test_no_ca_anywhere_is_an_error_naming_the_ca_option(self):
+        cwd = tempfile.mkdtemp(prefix="netshop-e2e-noca-", dir=self.srv.root)
+        cp = run_client(["ping"], port=self.srv.port, ca=None, cwd=cwd)
+        self.assertEqual(cp.returncode, 2, cp.stderr)
+        self.assertIn("--ca", cp.stderr)
+
+    def test_categories_json(self):
+        self.assertEqual(self.cli_json("categories"),
+                         {"categories": [{"number": n + 1, "name": name, "items": 5}
+                                         for n, name in enumerate(CATEGORY_NAMES)]})
+
+    def test_browse_json_by_number_and_by_name(self):
+        want = {"category": "House-hold items", "items": json_items(5)}
+        self.assertEqual(self.cli_json("browse", "5"), want)
+        self.assertEqual(self.cli_json("browse", "house-hold", "items"), want)
+        self.assertEqual(self.cli_json("browse", "HOUSEHOLD ITEMS"), want)
+        got = self.cli_json("browse", "1")
+        raw = self.raw().request("BROWSE 1")
+        self.assertEqual(got, {"category": "Electronics", "items": [
+            {"sno": int(r[0]), "name": r[1], "quantity": int(r[2]), "price": r[3]} for r in raw.rows]})
+
+    def test_item_json(self):
+        self.assertEqual(self.cli_json("item", "101"),
+                         {"sno": 101, "name": "phone", "quantity": 1, "price": "100000.00",
+                          "category": 1, "category_name": "Electronics"})
+
+    def test_buy_then_receipt_then_orders_json(self):
+        watch = self.raw()
+        before = stock_of(watch, 102)
+        bought = self.cli_json("buy", "102", "2", user="root", password="root")
+        self.assertIsInstance(bought.get("order"), int)
+        oid = bought["order"]
+        self.assertEqual(bought, {"order": oid, "sno": 102, "name": "laptop", "quantity": 2,
+                                  "unit_price": "70000.00", "total": "140000.00"})
+        self.assertEqual(stock_of(watch, 102), before - 2)
+        receipt = self.cli_json("receipt", user="root", password="root")
+        self.assertEqual(receipt, {"order": oid, "status": "closed", "currency": "INR",
+                                   "total": "140000.00",
+                                   "lines": [{"sno": 102, "name": "laptop", "quantity": 2,
+                                              "unit_price": "70000.00", "total": "140000.00"}]})
+        self.assertEqual(self.cli_json("receipt", str(oid), user="root", password="root"), receipt)
+        orders = self.cli_json("orders", user="root", password="root")
+        self.assertEqual(list(orders), ["orders"])
+        first = orders["orders"][0]
+        self.assertRegex(first.get("opened", ""), ISO_RE)
+        self.assertEqual(first, {"order": oid, "opened": first["opened"], "status": "closed",
+                                 "lines": 1, "total": "140000.00"})
+        raw = self.raw("root").request("ORDERS")
+        self.assertEqual(orders["orders"], [
+            {"order": int(r[0]), "opened": r[1], "status": r[2], "lines": int(r[3]), "total": r[4]}
+            for r in raw.rows])
+
+    def test_buy_with_request_id_is_idempotent(self):
+        watch = self.raw()
+        before = stock_of(watch, 104)
+        a = self.cli_json("buy", "104", "1", "--request-id", "cli-retry-1", user="root1", password="root1")
+        b = self.cli_json("buy", "104", "1", "--request-id", "cli-retry-1", user="root1", password="root1")
+        self.assertEqual(a, b)
+        self.assertEqual(a["sno"], 104)
+        self.assertEqual(stock_of(watch, 104), before - 1)
+
+    def test_receipt_json_without_orders_has_null_order(self):
+        # alice buys nothing in the one-shot tests: her receipt has no order.
+        r = self.cli_json("receipt", user="alice", password=ALICE_PW)
+        self.assertIsNone(r.get("order", "missing"))
+        self.assertEqual(r.get("lines"), [])
+
+    # -- human output and errors ----------------------------------------------------------
+    def test_browse_human_table(self):
+        cp = self.cli("browse", "electronics")
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertRegex(cp.stdout, r"(?m)^\s*Sno\s+Item\s+Quantity\s+Price\s*$")
+        for sno, i in sorted(CATALOG.items()):
+            if i["category"] == 1:
+                self.assertRegex(cp.stdout, r"(?m)^\s*%d\s+%s\s+\d+\s+%s\s*$"
+                                 % (sno, re.escape(i["name"]), re.escape(i["price"])))
+
+    def test_insufficient_stock_exits_1_with_code_on_stderr(self):
+        cp = self.cli("buy", "101", "2", user="root", password="root")
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertErrLine(cp.stderr, "INSUFFICIENT_STOCK")
+        err = self.cli_json("buy", "101", "2", user="root", password="root", rc=1)
+        self.assertEqual(sorted(err), ["error", "message"])
+        self.assertEqual(err["error"], "INSUFFICIENT_STOCK")
+        self.assertIsInstance(err["message"], str)
+        self.assertEqual(stock_of(self.raw(), 101), 1)
+
+    def test_unknown_item_exits_1(self):
+        cp = self.cli("item", "999")
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        self.assertErrLine(cp.stderr, "NO_SUCH_ITEM")
+        self.assertEqual(self.cli_json("item", "999", rc=1)["error"], "NO_SUCH_ITEM")
+
+    def test_wrong_password_exits_4_with_the_documented_message(self):
+        cp = self.cli("orders", user="root", password="not-root")
+        self.assertEqual(cp.returncode, 4, cp.stderr)
+        self.assertIn("netshop: login failed: wrong user name or password (AUTH_FAILED)",
+                      cp.stderr.splitlines())
+
+    def test_password_file_is_read(self):
+        pwfile = os.path.join(self.srv.root, "pw.txt")
+        with open(pwfile, "w") as f:
+            f.write("root1\nignored second line\n")
+        cp = self.cli("orders", options=["--json", "--user", "root1", "--password-file", pwfile])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertIn("orders", json.loads(cp.stdout))
+
+    def test_refused_port_exits_3(self):
+        s, port = free_refusing_port()
+        self.addCleanup(s.close)
+        cp = self.cli("ping", port=port)
+        self.assertEqual(cp.returncode, 3, cp.stderr)
+        self.assertEqual(cp.stdout, "")
+
+    def test_untrusted_ca_exits_3(self):
+        if not openssl_binary():
+            self.skipTest("openssl binary missing")
+        other = make_other_ca(self.srv.root)
+        cp = self.cli("ping", ca=other)
+        self.assertEqual(cp.returncode, 3, cp.stderr)
+        self.assertEqual(cp.stdout, "")
+        cp = self.cli("buy", "102", "1", ca=other, user="root", password="root")
+        self.assertEqual(cp.returncode, 3, cp.stderr)
+
+    def test_server_that_never_answers_times_out_with_exit_3(self):
+        lsock = socket.socket()
+        self.addCleanup(lsock.close)
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(4)
+        t0 = time.monotonic()
+        cp = self.cli("ping", port=lsock.getsockname()[1], options=["--timeout", "1"])
+        elapsed = time.monotonic() - t0
+        self.assertEqual(cp.returncode, 3, cp.stderr)
+        self.assertLess(elapsed, 5.0)
+
+    def test_usage_errors_exit_2(self):
+        for args in (["frobnicate"], ["buy", "102"], ["item"], ["--port"], ["--no-such-option", "ping"]):
+            with self.subTest(args=args):
+                cp = self.cli(*args, user="root", password="root")
+                self.assertEqual(cp.returncode, 2, cp.stdout + cp.stderr)
+
+    # -- interactive menu through stdin -------------------------------------------------------
+    def test_menu_browse_purchase_receipt_exit_through_stdin(self):
+        watch = self.raw()
+        before = stock_of(watch, 102)
+        cp = self.cli(user="root", password="root", input_text="1\n1\n2\n102\n1\n3\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        out = cp.stdout
+        self.assertInOrder(out, [MENU, "Choice: ", "Electronics", "House-hold items", "Category: ",
+                                 "Sno", "phone", "ps4", MENU, "Choice: ", "Sno: ", "Quantity: ",
+                                 "Bought 1 x laptop for 70000.00 INR (order ", MENU, "Choice: ",
+                                 "Total: 70000.00 INR", MENU, "Choice: ", "Goodbye."])
+        self.assertRegex(out, r"(?m)^\s*Sno\s+Item\s+Quantity\s+Price\s*$")
+        self.assertRegex(out, r"(?m)^\s*101\s+phone\s+1\s+100000\.00\s*$")
+        self.assertRegex(out, r"Bought 1 x laptop for 70000\.00 INR \(order [1-9][0-9]*\)\.")
+        self.assertRegex(out, r"(?m)^\s*Sno\s+Item\s+Qty\s+Unit price\s+Total\s*$")
+        self.assertRegex(out, r"(?m)^\s*102\s+laptop\s+1\s+70000\.00\s+70000\.00\s*$")
+        self.assertRegex(out, r"(?m)^Total: 70000\.00 INR$")
+        self.assertEqual(out.count(MENU), 4)
+        self.assertEqual(stock_of(watch, 102), before - 1)
+
+    def test_menu_prompts_for_user_and_password_on_stdin(self):
+        cp = self.cli(input_text="root1\nroot1\n3\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertInOrder(cp.stdout + cp.stderr, ["User: ", "Password: "])
+        self.assertInOrder(cp.stdout, [MENU, "Choice: ", "No purchases yet in this session.", MENU,
+                                       "Goodbye."])
+
+    def test_menu_bad_input_gets_a_message_and_the_menu_again(self):
+        watch = self.raw()
+        before = (stock_of(watch, 101), stock_of(watch, 102))
+        script = "9\nabc\n2\nxyz\n2\n102\n0\n2\n101\n5\n1\nnosuch\n\n4\n"
+        cp = self.cli(user="root", password="root", input_text=script)
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        out = cp.stdout
+        self.assertIn("Could not buy: ", out)
+        self.assertTrue(out.rstrip().endswith("Goodbye."), out[-300:])
+        # initial + after 9, abc, Sno xyz, quantity 0, refused purchase, unknown category, empty
+        self.assertEqual(out.count(MENU), 8, out)
+        segments = out.split(MENU)[1:-1]
+        for seg in segments:
+            text = seg.replace("Choice: ", "").replace("Sno: ", "").replace("Quantity: ", "")
+            text = text.replace("Category: ", "").strip()
+            self.assertTrue(text or cp.stderr.strip(), "no message between menus: %r" % seg)
+        self.assertEqual((stock_of(watch, 101), stock_of(watch, 102)), before)
+
+    def test_menu_end_of_input_at_any_prompt_exits_0(self):
+        watch = self.raw()
+        before = stock_of(watch, 103)
+        for script in ("", "1\n", "2\n", "2\n103\n"):
+            with self.subTest(script=script):
+                cp = self.cli(user="root", password="root", input_text=script)
+                self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+                self.assertIn("Goodbye.", cp.stdout)
+        self.assertEqual(stock_of(watch, 103), before)
+
+    # -- interactive menu through a pseudo-terminal -----------------------------------------------
+    def test_menu_on_a_terminal_prompts_password_without_echo(self):
+        argv = client_argv([], port=self.srv.port, ca=self.srv.ca)
+        p = PtyClient(argv, base_env({"TERM": "xterm"}), self.srv.root)
+        self.addCleanup(p.close)
+        p.expect("User: ")
+        p.send("alice\r")
+        p.expect("Password: ")
+        self.assertTrue(p.wait_echo_off(), "terminal echo still on at the Password: prompt")
+        p.send(ALICE_PW + "\r")
+        seg = p.expect("Choice: ")
+        self.assertIn(MENU, seg)
+        p.send("1\r")
+        seg = p.expect("Category: ")
+        for name in CATEGORY_NAMES:
+            self.assertIn(name, seg)
+        p.send("5\r")
+        seg = p.expect("Choice: ")
+        self.assertRegex(seg, r"(?m)^\s*Sno\s+Item\s+Quantity\s+Price\s*\r?$")
+        self.assertRegex(seg, r"(?m)^\s*505\s+shoerack\s+41\s+1000\.00\s*\r?$")
+        p.send("3\r")
+        seg = p.expect("Choice: ")
+        self.assertIn("No purchases yet in this session.", seg)
+        p.send("4\r")
+        p.expect("Goodbye.")
+        status = p.wait()
+        check_no_sanitizer("netshop on a pty", p.text())
+        self.assertEqual(status, 0)
+        self.assertNotIn(ALICE_PW, p.text(), "the password was echoed")
