@@ -322,6 +322,16 @@ class ShopServer:
         self.port = None
         return status
 
+    def kill9(self):
+        """SIGKILL by PID: a crash at whatever moment the server is in. Not checked like a clean
+        stop (no exit status, no leak report to expect)."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self._forget()
+        self.port = None
+
     def restart(self, extra_args=None):
         """Stops (checked by the caller through the return value) and starts again on the same
         data dir. Returns the stop's exit status."""
