@@ -50,7 +50,7 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 ALL_CFLAGS = $(CFLAGS) $(call pkgcflags,$(PKGS_SERVER) $(PKGS_CLIENT) $(PKGS_TEST))
 
 .PHONY: all deps run test check test-build test-asan fuzz install clean
-all: $(BUILD)/netshopd $(BUILD)/netshop
+all: $(BUILD)/netshopd $(BUILD)/netshop $(BUILD)/netshop-bench
 
 deps:
 	@scripts/deps.sh
@@ -65,12 +65,20 @@ $(BUILD)/netshopd: $(SERVER_OBJ) $(STORE_OBJ) $(PROTO_OBJ) $(CORE_OBJ)
 $(BUILD)/netshop: $(CLIENT_OBJ) $(PROTO_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,$(PKGS_CLIENT))
 
+# The load generator: src/bench over the pure protocol and core layers, OpenSSL directly.
+$(BUILD)/netshop-bench: $(call obj,$(wildcard src/bench/*.c)) $(PROTO_OBJ) $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,openssl)
+
 # One test binary per module: pure-module tests link the pure layers; store tests add the store.
 $(BUILD)/tests/test_store_%: tests/unit/test_store_%.c $(STORE_OBJ) $(PROTO_OBJ) $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST) $(PKGS_SERVER))
 
 $(BUILD)/tests/test_session_map: tests/unit/test_session_map.c $(BUILD)/obj/src/server/session_map.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
+
+$(BUILD)/tests/test_histogram: tests/unit/test_histogram.c $(BUILD)/obj/src/bench/histogram.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
 
