@@ -22,7 +22,8 @@ typedef struct {
     size_t commit_queue_max;       /* purchases waiting for the committer before BUSY, 65536 */
     size_t commit_batch_max;       /* purchases per store transaction, 4096 */
     size_t auth_queue_max;         /* logins waiting for a hashing thread before BUSY, 1024 */
-    size_t read_high_water;        /* input buffered per connection before reading pauses, 64 KiB */
+    size_t read_high_water;        /* input buffered per connection before reading pauses, 64 KiB
+                                      (plus at most one TLS record read past it) */
     int requests_per_wakeup;       /* requests handled per connection per loop turn, 64 */
 } config_t;
 

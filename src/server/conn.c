@@ -238,10 +238,30 @@ static void handle_line(conn_t *c, size_t len)
  * read). Never buffers more than one line: an over-long line is answered and discarded. */
 static void process_lines(conn_t *c);
 
+/* Flow control. Reading is on while the connection can take more requests: input below
+ * read_high_water and replies below output_limit. This is done here, not with a libevent read
+ * watermark: with bufferevent_openssl a read watermark can strand decrypted bytes inside OpenSSL,
+ * where no socket event will ever fetch them (libevent issue #854); without one, every read event
+ * drains OpenSSL's buffer into the input evbuffer. */
+static void update_reading(conn_t *c)
+{
+    if (c->state != CONN_READY && c->state != CONN_WAITING)
+        return;
+    const config_t *cfg = &c->w->srv->cfg;
+    bool want = evbuffer_get_length(bufferevent_get_input(c->bev)) < cfg->read_high_water &&
+                evbuffer_get_length(bufferevent_get_output(c->bev)) <= cfg->output_limit;
+    bool on = (bufferevent_get_enabled(c->bev) & EV_READ) != 0;
+    if (want && !on)
+        bufferevent_enable(c->bev, EV_READ);
+    else if (!want && on)
+        bufferevent_disable(c->bev, EV_READ);
+}
+
 static void process_input(conn_t *c)
 {
     c->refs++; /* a request may end the connection; keep the struct until we are done */
     process_lines(c);
+    update_reading(c);
     conn_release(c);
 }
 
@@ -251,10 +271,8 @@ static void process_lines(conn_t *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     int handled = 0;
     while (c->state == CONN_READY) {
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > cfg->output_limit) {
-            bufferevent_disable(c->bev, EV_READ); /* resumed by on_write */
-            return;
-        }
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > cfg->output_limit)
+            return; /* reading pauses (update_reading); on_write resumes */
         if (handled == cfg->requests_per_wakeup) {
             bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
             return;
@@ -302,6 +320,8 @@ static void on_read(struct bufferevent *bev, void *arg)
     conn_t *c = arg;
     if (c->state == CONN_READY)
         process_input(c);
+    else
+        update_reading(c); /* WAITING: buffer up to the read limit, then pause */
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -312,10 +332,10 @@ static void on_write(struct bufferevent *bev, void *arg)
             conn_finish(c);
         return;
     }
-    if (c->state == CONN_READY && !(bufferevent_get_enabled(bev) & EV_READ)) {
-        bufferevent_enable(bev, EV_READ);
-        process_input(c);
-    }
+    if (c->state == CONN_READY)
+        process_input(c); /* replies drained below the limit: go on with buffered requests */
+    else
+        update_reading(c);
 }
 
 static void send_greeting(conn_t *c)
@@ -401,7 +421,6 @@ void conn_accept(worker_t *w, evutil_socket_t fd, const struct sockaddr *sa, int
 
     struct timeval hs = {.tv_sec = srv->cfg.handshake_timeout};
     bufferevent_set_timeouts(bev, &hs, &hs);
-    bufferevent_setwatermark(bev, EV_READ, 0, srv->cfg.read_high_water);
     bufferevent_setwatermark(bev, EV_WRITE, srv->cfg.output_limit / 2, 0);
     bufferevent_setcb(bev, on_read, on_write, on_event, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);

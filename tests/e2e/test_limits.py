@@ -88,6 +88,21 @@ class LimitsTest(ServerTestCase):
         self.assertRegex(r.final, r"^OK order [1-9][0-9]* open total 1000\.00 INR$")
         self.assertPong(c)
 
+    def test_regression_libevent_854_pipeline_past_the_read_limit_while_waiting_is_all_answered(self):
+        # A read watermark on bufferevent_openssl stranded the tail of a long pipeline inside
+        # OpenSSL while the connection waited for the committer: no reply ever came.
+        srv = self.new_server(catalog_text=BULK_CATALOG)
+        c = self.logged_in(srv, "root")
+        n = 1000  # one order's worth of lines, each with a long request id
+        lines = ["BUY 101 1 regression-854-%s-%05d\n" % ("x" * 40, i) for i in range(n)]
+        self.assertGreater(len("".join(lines)), 64 * 1024)
+        c.settimeout(120)
+        c.send_bytes("".join(lines).encode())
+        finals = [c.read_reply().final for _ in range(n)]
+        c.settimeout(5)
+        self.assertSequence(finals, ["OK bought 1 x bolt for 1.00 INR"] * n, "reply")
+        self.assertEqual(stock_of(c, 101), 100000 - n)
+
     def test_client_that_stops_reading_is_paused_then_gets_every_reply(self):
         # 12000 HELPs make ~7 MB of replies: more than the kernel's socket buffers hold (our
         # receive window is kept small) and far over --output-limit 64 KiB. Then 24 MB of 1 KB
