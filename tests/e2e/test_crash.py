@@ -17,6 +17,7 @@ from harness import HarnessError, ServerTestCase, ShopConn
 ROUNDS = int(os.environ.get("NETSHOP_CRASH_ROUNDS", "5"))
 SEED = int(os.environ.get("NETSHOP_CRASH_SEED", "20261128"))
 BUYERS = 8
+ORDER_LINES_MAX = 1000
 ITEMS = (101, 102, 103)
 CATALOG = "Sno,Name,Quantity,Price\n101,hot,1000000,10\n102,warm,1000000,20\n103,cool,1000000,30\n"
 
@@ -41,6 +42,9 @@ class Buyer(threading.Thread):
         n = 0
         try:
             while True:
+                if n and n % ORDER_LINES_MAX == 0:
+                    c.request("LOGOUT")  # an order holds at most 1000 lines: start a new one
+                    c.login(self.user, self.user)
                 sno = self.rng.choice(ITEMS)
                 rid = "%s-%d" % (self.tag, n)
                 n += 1
