@@ -426,6 +426,10 @@ static void fill(bconn_t *c, int64_t now_ns)
 {
     if (c->phase != BC_RUNNING || !worker_running(c->w, now_ns))
         return;
+    /* No load until every connection is set up (logged in): a connection that started early would
+     * measure the server's password hashing of the others, and fill its order sooner. */
+    if (bench_run_warm_end(c->w->run) == INT64_MAX)
+        return;
     const bench_options_t *o = opts_of(c);
     int k = o->outstanding;
     switch (o->mode) {
