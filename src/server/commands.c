@@ -277,6 +277,7 @@ static void buy_submit_next(worker_t *w, session_t *s)
     while (!s->buy_in_flight && s->buy_queue_head) {
         commit_job_t *job = s->buy_queue_head;
         s->buy_queue_head = job->qnext;
+        s->buy_queued--;
         if (!s->buy_queue_head)
             s->buy_queue_tail = NULL;
         job->qnext = NULL;
@@ -325,6 +326,10 @@ static void cmd_buy(request_ctx_t *r, const shop1_request_t *req, const char *re
         return;
     }
     session_t *s = r->session;
+    if (s->buy_queued >= SESSION_BUY_QUEUE_MAX) {
+        shop1_err(r->out, SHOP1_ERR_BUSY, "too many purchases waiting in this session; nothing was bought");
+        return;
+    }
     commit_job_t *job = calloc(1, sizeof *job);
     if (!job) {
         shop1_err(r->out, SHOP1_ERR_BUSY, "out of memory; nothing was bought");
@@ -345,6 +350,7 @@ static void cmd_buy(request_ctx_t *r, const shop1_request_t *req, const char *re
     else
         s->buy_queue_head = job;
     s->buy_queue_tail = job;
+    s->buy_queued++;
     r->ops->suspend(r);
     buy_submit_next(w, s); /* may answer at once (BUSY): suspend first */
 }

@@ -33,12 +33,16 @@ typedef struct session {
      * totals are right): at most one BUY at the committer, later ones wait here in order. */
     bool buy_in_flight;
     struct commit_job *buy_queue_head, *buy_queue_tail;
+    size_t buy_queued;              /* jobs in that queue, at most SESSION_BUY_QUEUE_MAX */
     /* UDP */
     bool udp_ready;                 /* keys derived */
     udp_dir_keys_t c2s, s2c;
     udp_replay_t replay;
     uint64_t udp_next_pn;           /* next packet number the server sends */
 } session_t;
+
+/* Purchases one session may have waiting (datagrams can arrive faster than they commit). */
+#define SESSION_BUY_QUEUE_MAX 64
 
 typedef struct request_ctx request_ctx_t;
 

@@ -161,7 +161,9 @@ static bool apply_buy(committer_t *cm, commit_job_t *job, int64_t now)
             }
         }
     }
-    if (!has_rid)
+    /* A recorded outcome is final for its request id: record only decisions, never a failure
+     * that a retry could get past (INTERNAL). */
+    if (!has_rid || job->result == SHOP1_ERR_INTERNAL)
         return true;
     rec.result = job->result;
     return store_request_put(cm->store, job->user_id, job->request_id, &rec) == STORE_OK;

@@ -47,7 +47,8 @@ const char *config_usage(void)
            "  --handshake-timeout SECS close connections whose TLS handshake takes longer (default 10)\n"
            "  --output-limit BYTES     pending reply bytes before a connection stops being read (default 262144)\n"
            "  --login-failures N       failed logins per account or address per minute (default 5)\n"
-           "  --udp-rate N             datagrams per second per address without a token (default 200)\n";
+           "  --udp-rate N             datagrams per second per address without a token (default 200)\n"
+           "  --commit-queue N         purchases waiting for the committer before BUSY (default 65536)\n";
 }
 
 /* Parses a decimal integer option in [min, max]; prints the error quoting the value. */
@@ -67,7 +68,7 @@ static int parse_long(const char *opt, const char *s, long min, long max, long *
 int config_parse_serve(config_t *cfg, int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_PORT, O_THREADS, O_AUTH, O_MAXCONN, O_IDLE, O_HANDSHAKE,
-           O_OUTPUT, O_LOGINFAIL, O_UDPRATE };
+           O_OUTPUT, O_LOGINFAIL, O_UDPRATE, O_COMMITQ };
     static const struct option opts[] = {
         {"data", required_argument, NULL, O_DATA},
         {"listen", required_argument, NULL, O_LISTEN},
@@ -80,6 +81,7 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         {"output-limit", required_argument, NULL, O_OUTPUT},
         {"login-failures", required_argument, NULL, O_LOGINFAIL},
         {"udp-rate", required_argument, NULL, O_UDPRATE},
+        {"commit-queue", required_argument, NULL, O_COMMITQ},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -87,7 +89,7 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
     int c;
     long v;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        const char *name = c > 0 && c <= O_UDPRATE ? opts[c - 1].name : "";
+        const char *name = c > 0 && c <= O_COMMITQ ? opts[c - 1].name : "";
         switch (c) {
         case O_DATA: cfg->data_dir = optarg; continue;
         case O_LISTEN: cfg->listen_addr = optarg; continue;
@@ -122,6 +124,10 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         case O_LOGINFAIL:
             if (parse_long(name, optarg, 1, 1000000, &v)) return -1;
             cfg->login_failures = (unsigned)v;
+            continue;
+        case O_COMMITQ:
+            if (parse_long(name, optarg, 1, 10000000, &v)) return -1;
+            cfg->commit_queue_max = (size_t)v;
             continue;
         case O_UDPRATE:
             if (parse_long(name, optarg, 1, 10000000, &v)) return -1;

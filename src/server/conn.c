@@ -45,6 +45,8 @@ struct conn {
     int refs;                   /* 1 while live + 1 per request in flight */
     bool discarding;            /* skipping the rest of an over-long line */
     bool reject_busy;           /* over the connection limit: ERR BUSY after the handshake */
+    bool processing;            /* inside process_lines: a synchronous resume must not recurse */
+    struct event *handshake_deadline; /* closes a handshake that takes too long, however active */
     session_t session;
     request_ctx_t req;          /* how commands.c sees this connection */
     shop1_buf_t out;
@@ -53,6 +55,7 @@ struct conn {
 };
 
 static void process_input(conn_t *c);
+static void cancel_handshake_deadline(conn_t *c);
 
 static const char *state_name(conn_state_t s)
 {
@@ -89,6 +92,7 @@ static void conn_kill(conn_t *c)
         return;
     worker_t *w = c->w;
     set_state(c, CONN_DEAD);
+    cancel_handshake_deadline(c);
     bufferevent_free(c->bev);
     c->bev = NULL;
     c->session.ended = true;
@@ -142,9 +146,18 @@ static void conn_close_after_reply(conn_t *c)
         conn_finish(c);
 }
 
+/* The idle timeout counts the client's silence, not the server's work: while a request waits
+ * for its outcome only the write timeout runs. */
+static void set_idle_timeouts(conn_t *c, bool reading)
+{
+    struct timeval idle = {.tv_sec = c->w->srv->cfg.idle_timeout};
+    bufferevent_set_timeouts(c->bev, reading ? &idle : NULL, &idle);
+}
+
 static void conn_suspend(conn_t *c)
 {
     set_state(c, CONN_WAITING);
+    set_idle_timeouts(c, false);
     c->refs++;
     c->w->pending_jobs++;
 }
@@ -155,11 +168,12 @@ static void conn_resume(conn_t *c)
     w->pending_jobs--;
     if (c->state == CONN_WAITING) {
         set_state(c, CONN_READY);
+        set_idle_timeouts(c, true);
         flush_reply(c);
         if (w->draining)
             conn_close_after_reply(c);
-        else
-            process_input(c);
+        else if (!c->processing)
+            process_input(c); /* else: answered at once (BUSY); the running loop goes on */
     } else {
         shop1_buf_reset(&c->out);
     }
@@ -174,10 +188,8 @@ conn_t *conn_of_session(session_t *s)
 
 void conn_note_activity(conn_t *c)
 {
-    if (c->state == CONN_READY || c->state == CONN_WAITING) {
-        struct timeval idle = {.tv_sec = c->w->srv->cfg.idle_timeout};
-        bufferevent_set_timeouts(c->bev, &idle, &idle); /* re-arms the timers */
-    }
+    if (c->state == CONN_READY)
+        set_idle_timeouts(c, true); /* re-arms the timers */
 }
 
 void conn_ref(conn_t *c) { c->refs++; }
@@ -231,6 +243,8 @@ static void handle_line(conn_t *c, size_t len)
         return;
     }
     commands_execute(&c->req, &req);
+    if (req.verb == SHOP1_LOGIN)
+        OPENSSL_cleanse(c->line, len); /* the password is no longer needed here */
 }
 
 /* Works through buffered request lines while the connection is READY, up to the per-wake-up
@@ -260,7 +274,9 @@ static void update_reading(conn_t *c)
 static void process_input(conn_t *c)
 {
     c->refs++; /* a request may end the connection; keep the struct until we are done */
+    c->processing = true;
     process_lines(c);
+    c->processing = false;
     update_reading(c);
     conn_release(c);
 }
@@ -338,11 +354,27 @@ static void on_write(struct bufferevent *bev, void *arg)
         update_reading(c);
 }
 
+static void cancel_handshake_deadline(conn_t *c)
+{
+    if (c->handshake_deadline) {
+        event_free(c->handshake_deadline);
+        c->handshake_deadline = NULL;
+    }
+}
+
+static void on_handshake_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_t *c = arg;
+    if (c->state == CONN_HANDSHAKE)
+        conn_kill(c);
+}
+
 static void send_greeting(conn_t *c)
 {
-    const config_t *cfg = &c->w->srv->cfg;
-    struct timeval idle = {.tv_sec = cfg->idle_timeout};
-    bufferevent_set_timeouts(c->bev, &idle, &idle);
+    cancel_handshake_deadline(c);
+    set_idle_timeouts(c, true);
     if (c->reject_busy) {
         shop1_err(&c->out, SHOP1_ERR_BUSY, "too many connections");
         conn_close_after_reply(c);
@@ -419,8 +451,12 @@ void conn_accept(worker_t *w, evutil_socket_t fd, const struct sockaddr *sa, int
     w->conns = c;
     w->nconns++;
 
+    /* The handshake must finish within the deadline, and may not stall on the way either. */
     struct timeval hs = {.tv_sec = srv->cfg.handshake_timeout};
     bufferevent_set_timeouts(bev, &hs, &hs);
+    c->handshake_deadline = evtimer_new(w->base, on_handshake_deadline, c);
+    if (c->handshake_deadline)
+        evtimer_add(c->handshake_deadline, &hs);
     bufferevent_setwatermark(bev, EV_WRITE, srv->cfg.output_limit / 2, 0);
     bufferevent_setcb(bev, on_read, on_write, on_event, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);

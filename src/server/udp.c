@@ -27,9 +27,8 @@
 #define PAGE_CAP (UDP_WIRE_DATAGRAM_MAX - UDP_WIRE_HEADER_LEN - UDP_WIRE_TAG_LEN)
 
 typedef struct {
-    uint64_t key;      /* hash of the source address; 0: unused */
     double tokens;
-    int64_t last_ns;
+    int64_t last_ns;   /* 0: never used */
 } rate_bucket_t;
 
 struct udp_endpoint {
@@ -73,6 +72,8 @@ typedef struct {
     struct sockaddr_storage from;
     socklen_t fromlen;
     bool async;
+    bool executing;              /* inside commands_execute: a resume only marks it answered */
+    bool answered;
     char request_id[ORDER_REQUEST_ID_MAX + 1];
 } udp_request_t;
 
@@ -104,19 +105,19 @@ static bool addr_parts(const struct sockaddr_storage *ss, int *family, const uin
     return true;
 }
 
-/* A token bucket per source address (hashed; colliding sources share a bucket, which only ever
- * limits more). True when one more datagram without a token is allowed now. */
+/* A token bucket per hash slot of the source address: colliding sources share one bucket, which
+ * only ever limits more (a collision never refills it). True when one more datagram without a
+ * token is allowed now. */
 static bool rate_allow(udp_endpoint_t *u, const uint8_t *addr, size_t len)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < len; i++)
         h = (h ^ addr[i]) * 1099511628211ULL;
-    h |= 1;
     rate_bucket_t *b = &u->rate[h % RATE_SLOTS];
     double rate = u->w->srv->cfg.udp_rate;
     int64_t now = now_ns();
-    if (b->key != h) {
-        *b = (rate_bucket_t){.key = h, .tokens = rate, .last_ns = now};
+    if (b->last_ns == 0) {
+        *b = (rate_bucket_t){.tokens = rate, .last_ns = now};
     } else {
         b->tokens += rate * (double)(now - b->last_ns) / 1e9;
         if (b->tokens > rate)
@@ -252,7 +253,7 @@ static void send_sealed(udp_request_t *ur)
     session_t *s = ur->session;
     /* The session may have ended while the request was pending: its keys are gone, so is the reply
      * (the client retries and falls back to TLS, where a BUY's request id finds its outcome). */
-    if (!u || !s->logged_in || !s->udp_ready || ur->out.failed)
+    if (!u || !s->logged_in || !s->udp_ready || s->id != ur->hdr.session_id || ur->out.failed)
         return;
     char page[UDP_WIRE_DATAGRAM_MAX];
     bool more = false;
@@ -303,6 +304,10 @@ static void op_resume(request_ctx_t *r)
     udp_request_t *ur = request_of(r);
     worker_t *w = r->w;
     w->pending_jobs--;
+    if (ur->executing) {
+        ur->answered = true; /* answered at once (BUSY): handle_authenticated sends and frees */
+        return;
+    }
     ur->u = w->udp; /* NULL once the worker stopped serving UDP */
     send_sealed(ur);
     udp_request_free(ur);
@@ -372,12 +377,17 @@ static void handle_authenticated(udp_endpoint_t *u, const uint8_t *buf, size_t l
     char line[SHOP1_LINE_MAX + 1];
     shop1_request_t req;
     shop1_parse_error_t perr;
-    if (parse_payload(plain, (size_t)plen, line, &req, &perr) != SHOP1_OK)
+    if (parse_payload(plain, (size_t)plen, line, &req, &perr) != SHOP1_OK) {
         shop1_err(&ur->out, perr.code, "%s", perr.text);
-    else
+    } else if (req.verb == SHOP1_BUY && d.hdr.page != 0) {
+        shop1_err(&ur->out, SHOP1_ERR_BAD_REQUEST, "a BUY reply has one page; ask for page 0");
+    } else {
+        ur->executing = true;
         commands_execute(&ur->req, &req);
+        ur->executing = false;
+    }
     OPENSSL_cleanse(plain, sizeof plain);
-    if (!ur->async) {
+    if (!ur->async || ur->answered) {
         send_sealed(ur);
         udp_request_free(ur);
     }

@@ -64,6 +64,18 @@ class LimitsTest(ServerTestCase):
         self.assertGreater(elapsed, 0.8)
         self.assertLess(elapsed, 3.5)
 
+    def test_waiting_for_a_slow_login_is_not_idleness(self):
+        # Regression: a connection waiting for the auth pool was killed by the idle timeout with no
+        # reply. 16 logins on one hashing thread take longer than the 1 s idle timeout.
+        srv = self.new_server(extra_args=["--idle-timeout", "1", "--auth-threads", "1"])
+        conns = [self.connection(srv) for _ in range(16)]
+        for i, c in enumerate(conns):
+            c.settimeout(60)
+            c.send_line("LOGIN %s %s" % (("root", "root") if i % 2 else ("root1", "root1")))
+        finals = [c.read_reply().final for c in conns]
+        for f in finals:
+            self.assertRegex(f, r"^OK logged in as root1? session [0-9a-f]{16}$")
+
     def test_busy_connection_is_not_idle(self):
         srv = self.new_server(extra_args=["--idle-timeout", "2"])
         c = self.connection(srv)

@@ -185,6 +185,36 @@ class HandshakeTimeoutTest(ServerTestCase):
         self.assertLess(elapsed2, 3.0)
         self.assertGreater(elapsed, 0.5)
 
+    def test_handshake_trickled_a_byte_at_a_time_is_closed_at_the_deadline(self):
+        # Regression: the handshake timeout used to restart on every byte (slowloris).
+        hello = HALF_CLIENT_HELLO + os.urandom(64)
+        s = raw_tcp(self.srv.port)
+        self.addCleanup(s.close)
+        t0 = time.monotonic()
+        closed = False
+        for b in hello:                        # one byte every 0.2 s: never idle for 1 s
+            try:
+                s.sendall(bytes([b]))
+            except OSError:
+                closed = True
+                break
+            s.settimeout(0.2)
+            try:
+                if s.recv(1) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                closed = True
+                break
+            if time.monotonic() - t0 > 4:
+                break
+        elapsed = time.monotonic() - t0
+        self.assertTrue(closed, "a handshake still in progress after %.1f s was not closed" % elapsed)
+        self.assertLess(elapsed, 2.5)
+        self.assertGreater(elapsed, 0.8)
+
     def test_completed_handshake_outlives_the_handshake_timeout(self):
         c = self.connection(self.srv)
         time.sleep(1.6)     # deliberately past --handshake-timeout 1
