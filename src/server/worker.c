@@ -158,6 +158,7 @@ void worker_free(worker_t *w)
     if (w->listener)
         evconnlistener_free(w->listener);
     udp_endpoint_free(w->udp);
+    w->udp = NULL; /* datagrams still in the mailbox see the socket is gone */
     mailbox_free(w->mailbox);
     if (w->drain_timer)
         event_free(w->drain_timer);
