@@ -128,17 +128,19 @@ class CrashTest(ServerTestCase):
                 b.start()
             time.sleep(rng.uniform(0.8, 2.5))   # logins take a moment; then buying is under way
             srv.kill9()
+            round_acked = {}
             for b in buyers:
                 b.join(30)
                 self.assertFalse(b.is_alive(), "a buyer did not stop after the kill")
                 for rid, sno in b.sent.items():
                     sent[(b.user, rid)] = sno
                 for rid, outcome in b.acked.items():
-                    acked[(b.user, rid)] = outcome
+                    round_acked[(b.user, rid)] = outcome
+            acked.update(round_acked)
             total_acked = len(acked)
-            stock = self.check_store(srv, sent, acked)
+            stock = self.check_store(srv, sent, acked)   # every round's purchases, in the store
             srv.start()
-            self.check_replays(srv, acked, stock)
+            self.check_replays(srv, round_acked, stock)  # this round's, through the server
         self.assertGreater(total_acked, 0, "no purchase was acknowledged in %d rounds" % ROUNDS)
         if os.environ.get("NETSHOP_CRASH_VERBOSE"):
             print("crash: %d rounds, %d purchases sent, %d acknowledged" % (ROUNDS, len(sent), total_acked))
