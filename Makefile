@@ -95,6 +95,7 @@ $(BUILD)/tests/test_certs: tests/unit/test_certs.c $(BUILD)/obj/src/server/certs
 run:
 	@scripts/deps.sh
 	@$(MAKE) --no-print-directory all
+	@mkdir -p $(dir $(DATA))
 	@test -f $(DATA)/shop.db || $(BUILD)/netshopd init --data $(DATA) --demo --catalog data/catalog.csv
 	exec $(BUILD)/netshopd --data $(DATA) --port $(PORT)
 
