@@ -277,7 +277,7 @@ const catalog_category_t *catalog_category_at(const catalog_t *cat, size_t index
     return index < cat->category_count ? &cat->categories[index]->pub : NULL;
 }
 
-static const catalog_category_t *find_category_number(const catalog_t *cat, int number)
+const catalog_category_t *catalog_category_by_number(const catalog_t *cat, int number)
 {
     if (!cat->frozen) {
         for (size_t i = 0; i < cat->category_count; i++)
@@ -316,7 +316,7 @@ const catalog_category_t *catalog_find_category(const catalog_t *cat, const char
             if (number > CATEGORY_NUMBER_MAX)
                 return NULL;
         }
-        return find_category_number(cat, number);
+        return catalog_category_by_number(cat, number);
     }
 
     char key[CATALOG_NAME_MAX + 1];

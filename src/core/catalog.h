@@ -57,6 +57,9 @@ const catalog_category_t *catalog_category_at(const catalog_t *cat, size_t index
  * name of at least 3 characters ("elec"). NULL when none matches. */
 const catalog_category_t *catalog_find_category(const catalog_t *cat, const char *query);
 
+/* The category with this number, or NULL (binary search after freeze). */
+const catalog_category_t *catalog_category_by_number(const catalog_t *cat, int number);
+
 size_t catalog_item_count(const catalog_t *cat);
 const catalog_item_t *catalog_item_at(const catalog_t *cat, size_t index);
 /* The item with this serial number, or NULL. Binary search after freeze. */

@@ -114,9 +114,7 @@ static void cmd_item(request_ctx_t *r, int sno)
         shop1_err(r->out, SHOP1_ERR_NO_SUCH_ITEM, "no item %d", sno);
         return;
     }
-    char num[16];
-    snprintf(num, sizeof num, "%d", catalog_item_category(item));
-    const catalog_category_t *k = catalog_find_category(cat, num);
+    const catalog_category_t *k = catalog_category_by_number(cat, catalog_item_category(item));
     item_row(r, item);
     shop1_row_int(r->out, catalog_item_category(item));
     shop1_row_str(r->out, k ? k->name : "");

@@ -432,6 +432,10 @@ static void test_find_category_by_number(void **state)
     check_no_category(cat, "-1");
     check_no_category(cat, "+1");
     check_no_category(cat, "1.0");
+    for (int n = 1; n <= 5; n++)
+        assert_int_equal(catalog_category_by_number(cat, n)->number, n);
+    assert_null(catalog_category_by_number(cat, 0));
+    assert_null(catalog_category_by_number(cat, 6));
 }
 
 static void test_find_category_by_name_ignoring_case_spaces_and_hyphens(void **state)
