@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages netshop needs to build, run and test, when any is missing.
 # Idempotent and quiet when everything is already there. Needs root (or sudo) only to install.
+# `scripts/deps.sh bench` also installs the peers the benchmarks under bench/ measure netshop against
+# (PostgreSQL with pgbench, nginx, memcached).
 set -euo pipefail
 
 packages=(
@@ -13,6 +15,9 @@ packages=(
   libedit-dev
   python3 python3-openssl python3-cryptography
 )
+if [[ ${1:-} == bench ]]; then
+  packages+=(postgresql postgresql-contrib nginx memcached procps)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

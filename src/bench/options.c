@@ -87,7 +87,7 @@ static void defaults(bench_options_t *o)
         .item = 101,
         .udp_timeout_ms = 200,
         .udp_retries = 3,
-        .order_lines = ORDER_LINES_MAX,
+        .order_lines = ORDER_LINES_DEFAULT,
         .qty = 1,
         .seed = 1,
         .max_errors = -2, /* "not given": resolved per mode after parsing */
@@ -367,7 +367,7 @@ options_result_t options_parse(bench_options_t *o, int argc, char **argv)
             o->udp_retries = (int)v;
             break;
         case O_ORDER_LINES:
-            if (!parse_long(name, optarg, 1, ORDER_LINES_MAX, &v))
+            if (!parse_long(name, optarg, 1, ORDER_LINES_LIMIT, &v))
                 return OPTIONS_USAGE;
             o->order_lines = (int)v;
             break;

@@ -58,15 +58,15 @@ bool order_request_id_valid(const char *s)
 }
 
 /* Contract (beyond the header): checks in this order — quantity range (BUY_BAD_QUANTITY),
- * order_lines >= ORDER_LINES_MAX (BUY_ORDER_FULL), stock < qty (BUY_INSUFFICIENT_STOCK),
+ * order_lines >= lines_max (BUY_ORDER_FULL), stock < qty (BUY_INSUFFICIENT_STOCK),
  * unit_price * qty overflow, then order_total + line overflow (both BUY_TOTAL_OVERFLOW).
  * *line_total is written only on BUY_ALLOWED; line_total may be NULL. */
-buy_decision_t order_decide_buy(int64_t stock, int64_t qty, money_t unit_price,
-                                size_t order_lines, money_t order_total, money_t *line_total)
+buy_decision_t order_decide_buy(int64_t stock, int64_t qty, money_t unit_price, size_t order_lines,
+                                size_t lines_max, money_t order_total, money_t *line_total)
 {
     if (qty < 1 || qty > ORDER_QTY_MAX)
         return BUY_BAD_QUANTITY;
-    if (order_lines >= ORDER_LINES_MAX)
+    if (order_lines >= lines_max)
         return BUY_ORDER_FULL;
     if (stock < qty) /* not <=: the last unit in stock can be bought */
         return BUY_INSUFFICIENT_STOCK;

@@ -11,7 +11,8 @@
 
 #define ORDER_QTY_MAX 10000        /* largest quantity in one BUY */
 #define ORDER_REQUEST_ID_MAX 64    /* bytes of an idempotency request id */
-#define ORDER_LINES_MAX 1000       /* lines in one order */
+#define ORDER_LINES_DEFAULT 1000      /* lines in one order unless the server is told otherwise */
+#define ORDER_LINES_LIMIT 100000000   /* the most an order may ever be allowed to hold */
 
 typedef enum {
     QTY_OK = 0,
@@ -31,13 +32,14 @@ typedef enum {
     BUY_ALLOWED = 0,
     BUY_INSUFFICIENT_STOCK, /* stock < qty; buying the last unit (stock == qty) is allowed */
     BUY_BAD_QUANTITY,       /* qty outside 1..ORDER_QTY_MAX */
-    BUY_ORDER_FULL,         /* the order already has ORDER_LINES_MAX lines */
+    BUY_ORDER_FULL,         /* the order already has its maximum number of lines */
     BUY_TOTAL_OVERFLOW,     /* the line total or the order total would overflow */
 } buy_decision_t;
 
-/* Decides one purchase of qty units at unit_price against the current stock and order.
+/* Decides one purchase of qty units at unit_price against the current stock and an order that
+ * has order_lines lines (at most lines_max) totalling order_total.
  * On BUY_ALLOWED, *line_total is unit_price * qty. */
-buy_decision_t order_decide_buy(int64_t stock, int64_t qty, money_t unit_price,
-                                size_t order_lines, money_t order_total, money_t *line_total);
+buy_decision_t order_decide_buy(int64_t stock, int64_t qty, money_t unit_price, size_t order_lines,
+                                size_t lines_max, money_t order_total, money_t *line_total);
 
 #endif

@@ -241,8 +241,8 @@ static void buy_reply(request_ctx_t *r, const commit_job_t *job)
         shop1_err(out, job->result, "request id '%s' was used for a different purchase", job->request_id);
         return;
     case SHOP1_ERR_LIMIT:
-        shop1_err(out, job->result, "this order is full (%d lines or the largest total); LOGOUT and LOGIN for a new one",
-                  ORDER_LINES_MAX);
+        shop1_err(out, job->result, "this order is full (%zu lines or the largest total); LOGOUT and LOGIN for a new one",
+                  srv_of(r)->cfg.order_lines_max);
         return;
     case SHOP1_ERR_BAD_QUANTITY:
         shop1_err(out, job->result, "quantity must be an integer from 1 to %d", ORDER_QTY_MAX);

@@ -32,7 +32,7 @@ struct committer {
     bool stopping;
     committer_stats_t stats;   /* guarded by lock */
 
-    size_t queue_max, batch_max;
+    size_t queue_max, batch_max, order_lines_max;
     store_t *store;            /* this thread's own connection */
     const catalog_t *cat;
     size_t nitems;
@@ -127,7 +127,8 @@ static bool apply_buy(committer_t *cm, commit_job_t *job, int64_t now)
         const catalog_item_t *item = catalog_item_at(cm->cat, (size_t)i);
         money_t line_total = 0;
         buy_decision_t d = order_decide_buy(cm->tentative[i], job->qty, catalog_item_price(item),
-                                            job->order_lines, job->order_total, &line_total);
+                                            job->order_lines, cm->order_lines_max, job->order_total,
+                                            &line_total);
         job->result = decision_error(d);
         job->stock_left = cm->tentative[i];
         if (d == BUY_ALLOWED) {
@@ -253,7 +254,7 @@ static void committer_free(committer_t *cm)
 }
 
 committer_t *committer_start(const char *db_path, const catalog_t *cat, size_t queue_max,
-                             size_t batch_max, char *err, size_t errlen)
+                             size_t batch_max, size_t order_lines_max, char *err, size_t errlen)
 {
     committer_t *cm = calloc(1, sizeof *cm);
     if (!cm) {
@@ -264,6 +265,7 @@ committer_t *committer_start(const char *db_path, const catalog_t *cat, size_t q
     pthread_cond_init(&cm->wake, NULL);
     cm->queue_max = queue_max;
     cm->batch_max = batch_max ? batch_max : 1;
+    cm->order_lines_max = order_lines_max;
     cm->cat = cat;
     cm->nitems = catalog_item_count(cat);
     size_t n = cm->nitems ? cm->nitems : 1;

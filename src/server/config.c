@@ -1,6 +1,8 @@
 /* config: defaults and command-line parsing of netshopd's serving options. */
 #include "server/config.h"
 
+#include "core/order.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -25,6 +27,7 @@ void config_defaults(config_t *cfg)
         .udp_rate = 200,
         .login_window = 60,
         .commit_queue_max = 65536,
+        .order_lines_max = ORDER_LINES_DEFAULT,
         .commit_batch_max = 4096,
         .auth_queue_max = 1024,
         .read_high_water = 64 * 1024,
@@ -48,7 +51,8 @@ const char *config_usage(void)
            "  --output-limit BYTES     pending reply bytes before a connection stops being read (default 262144)\n"
            "  --login-failures N       failed logins per account or address per minute (default 5)\n"
            "  --udp-rate N             datagrams per second per address without a token (default 200)\n"
-           "  --commit-queue N         purchases waiting for the committer before BUSY (default 65536)\n";
+           "  --commit-queue N         purchases waiting for the committer before BUSY (default 65536)\n"
+           "  --order-lines N          lines in one order (one session's purchases) (default 1000)\n";
 }
 
 /* Parses a decimal integer option in [min, max]; prints the error quoting the value. */
@@ -68,7 +72,7 @@ static int parse_long(const char *opt, const char *s, long min, long max, long *
 int config_parse_serve(config_t *cfg, int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_PORT, O_THREADS, O_AUTH, O_MAXCONN, O_IDLE, O_HANDSHAKE,
-           O_OUTPUT, O_LOGINFAIL, O_UDPRATE, O_COMMITQ };
+           O_OUTPUT, O_LOGINFAIL, O_UDPRATE, O_COMMITQ, O_ORDERLINES };
     static const struct option opts[] = {
         {"data", required_argument, NULL, O_DATA},
         {"listen", required_argument, NULL, O_LISTEN},
@@ -82,6 +86,7 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         {"login-failures", required_argument, NULL, O_LOGINFAIL},
         {"udp-rate", required_argument, NULL, O_UDPRATE},
         {"commit-queue", required_argument, NULL, O_COMMITQ},
+        {"order-lines", required_argument, NULL, O_ORDERLINES},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -89,7 +94,7 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
     int c;
     long v;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        const char *name = c > 0 && c <= O_COMMITQ ? opts[c - 1].name : "";
+        const char *name = c > 0 && c <= O_ORDERLINES ? opts[c - 1].name : "";
         switch (c) {
         case O_DATA: cfg->data_dir = optarg; continue;
         case O_LISTEN: cfg->listen_addr = optarg; continue;
@@ -128,6 +133,10 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         case O_COMMITQ:
             if (parse_long(name, optarg, 1, 10000000, &v)) return -1;
             cfg->commit_queue_max = (size_t)v;
+            continue;
+        case O_ORDERLINES:
+            if (parse_long(name, optarg, 1, ORDER_LINES_LIMIT, &v)) return -1;
+            cfg->order_lines_max = (size_t)v;
             continue;
         case O_UDPRATE:
             if (parse_long(name, optarg, 1, 10000000, &v)) return -1;

@@ -20,6 +20,7 @@ typedef struct {
     int udp_rate;                  /* --udp-rate: datagrams/s per source address without a token, 200 */
     int login_window;              /* seconds of that window, 60 */
     size_t commit_queue_max;       /* purchases waiting for the committer before BUSY, 65536 */
+    size_t order_lines_max;        /* --order-lines: lines in one order, ORDER_LINES_DEFAULT */
     size_t commit_batch_max;       /* purchases per store transaction, 4096 */
     size_t auth_queue_max;         /* logins waiting for a hashing thread before BUSY, 1024 */
     size_t read_high_water;        /* input buffered per connection before reading pauses, 64 KiB

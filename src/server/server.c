@@ -210,7 +210,8 @@ int server_run(const config_t *cfg)
     signal(SIGPIPE, SIG_IGN);
 
     if (!(srv.committer = committer_start(srv.db_path, srv.catalog, cfg->commit_queue_max,
-                                          cfg->commit_batch_max, err, sizeof err)))
+                                          cfg->commit_batch_max, cfg->order_lines_max, err,
+                                          sizeof err)))
         goto out;
     if (!(srv.auth = auth_pool_start(srv.db_path, cfg->auth_threads, cfg->auth_queue_max,
                                      cfg->login_failures, cfg->login_window, err, sizeof err)))

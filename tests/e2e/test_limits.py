@@ -7,7 +7,7 @@ import select
 import ssl
 import time
 
-from harness import ServerTestCase, stock_of
+from harness import ServerTestCase, run_tool, server_binary, stock_of
 
 BULK_CATALOG = "Sno,Name,Quantity,Price\n101,bolt,100000,1\n"
 
@@ -99,6 +99,26 @@ class LimitsTest(ServerTestCase):
         self.assertEqual(len(r.rows), 1000)
         self.assertRegex(r.final, r"^OK order [1-9][0-9]* open total 1000\.00 INR$")
         self.assertPong(c)
+
+    def test_order_lines_option_sets_the_limit(self):
+        srv = self.new_server(catalog_text=BULK_CATALOG, extra_args=["--order-lines", "3"])
+        c = self.logged_in(srv, "root")
+        for _ in range(3):
+            self.assertEqual(c.request("BUY 101 1").final, "OK bought 1 x bolt for 1.00 INR")
+        r = c.request("BUY 101 1")
+        self.assertRegex(r.final, r"^ERR LIMIT this order is full \(3 lines")
+        self.assertEqual(stock_of(c, 101), 100000 - 3)
+        c.request("LOGOUT")
+        c = self.logged_in(srv, "root")  # a new session opens a new order
+        self.assertEqual(c.request("BUY 101 1").final, "OK bought 1 x bolt for 1.00 INR")
+        self.assertEqual(stock_of(c, 101), 100000 - 4)
+
+    def test_order_lines_option_out_of_range_is_refused_at_start(self):
+        for bad in ("0", "100000001", "-1", "many"):
+            with self.subTest(value=bad):
+                cp = run_tool([server_binary(), "--data", "/nonexistent", "--order-lines", bad])
+                self.assertEqual(cp.returncode, 2, cp.stderr)
+                self.assertIn("--order-lines", cp.stderr)
 
     def test_regression_libevent_854_pipeline_past_the_read_limit_while_waiting_is_all_answered(self):
         # A read watermark on bufferevent_openssl stranded the tail of a long pipeline inside

@@ -11,6 +11,7 @@
 #include "core/order.h"
 
 #define SENTINEL ((int64_t)-777) /* what an out-parameter holds when it must not be written */
+#define LINES ORDER_LINES_DEFAULT /* the order line limit the calls below pass */
 
 static void check_qty(const char *s, qty_result_t want_rc, int64_t want_value)
 {
@@ -104,17 +105,17 @@ static void test_buy_allowed_sets_line_total(void **state)
 {
     (void)state;
     money_t line = SENTINEL;
-    assert_int_equal(order_decide_buy(17, 3, 7000000, 0, 0, &line), BUY_ALLOWED);
+    assert_int_equal(order_decide_buy(17, 3, 7000000, 0, LINES, 0, &line), BUY_ALLOWED);
     assert_int_equal(line, 21000000);
     line = SENTINEL;
-    assert_int_equal(order_decide_buy(ORDER_QTY_MAX, ORDER_QTY_MAX, 15000, 5, 10000000, &line),
+    assert_int_equal(order_decide_buy(ORDER_QTY_MAX, ORDER_QTY_MAX, 15000, 5, LINES, 10000000, &line),
                      BUY_ALLOWED);
     assert_int_equal(line, 150000000);
     line = SENTINEL;
-    assert_int_equal(order_decide_buy(5, 1, 0, ORDER_LINES_MAX - 1, 0, &line), BUY_ALLOWED);
+    assert_int_equal(order_decide_buy(5, 1, 0, LINES - 1, LINES, 0, &line), BUY_ALLOWED);
     assert_int_equal(line, 0);
     /* line_total may be NULL */
-    assert_int_equal(order_decide_buy(5, 1, 100, 0, 0, NULL), BUY_ALLOWED);
+    assert_int_equal(order_decide_buy(5, 1, 100, 0, LINES, 0, NULL), BUY_ALLOWED);
 }
 
 /* Regression: the course project checked `qty < stock`, so the last unit in stock (the only
@@ -123,10 +124,10 @@ static void test_regression_last_unit_in_stock_can_be_bought(void **state)
 {
     (void)state;
     money_t line = SENTINEL;
-    assert_int_equal(order_decide_buy(1, 1, 10000000, 0, 0, &line), BUY_ALLOWED);
+    assert_int_equal(order_decide_buy(1, 1, 10000000, 0, LINES, 0, &line), BUY_ALLOWED);
     assert_int_equal(line, 10000000);
     line = SENTINEL;
-    assert_int_equal(order_decide_buy(17, 17, 7000000, 0, 0, &line), BUY_ALLOWED);
+    assert_int_equal(order_decide_buy(17, 17, 7000000, 0, LINES, 0, &line), BUY_ALLOWED);
     assert_int_equal(line, 119000000);
 }
 
@@ -134,10 +135,10 @@ static void test_buy_insufficient_stock(void **state)
 {
     (void)state;
     money_t line = SENTINEL;
-    assert_int_equal(order_decide_buy(1, 2, 10000000, 0, 0, &line), BUY_INSUFFICIENT_STOCK);
-    assert_int_equal(order_decide_buy(0, 1, 10000000, 0, 0, &line), BUY_INSUFFICIENT_STOCK);
-    assert_int_equal(order_decide_buy(16, 17, 100, 0, 0, &line), BUY_INSUFFICIENT_STOCK);
-    assert_int_equal(order_decide_buy(-3, 1, 100, 0, 0, &line), BUY_INSUFFICIENT_STOCK);
+    assert_int_equal(order_decide_buy(1, 2, 10000000, 0, LINES, 0, &line), BUY_INSUFFICIENT_STOCK);
+    assert_int_equal(order_decide_buy(0, 1, 10000000, 0, LINES, 0, &line), BUY_INSUFFICIENT_STOCK);
+    assert_int_equal(order_decide_buy(16, 17, 100, 0, LINES, 0, &line), BUY_INSUFFICIENT_STOCK);
+    assert_int_equal(order_decide_buy(-3, 1, 100, 0, LINES, 0, &line), BUY_INSUFFICIENT_STOCK);
     assert_int_equal(line, SENTINEL);
 }
 
@@ -145,12 +146,12 @@ static void test_buy_bad_quantity(void **state)
 {
     (void)state;
     money_t line = SENTINEL;
-    assert_int_equal(order_decide_buy(100, 0, 100, 0, 0, &line), BUY_BAD_QUANTITY);
-    assert_int_equal(order_decide_buy(100, -1, 100, 0, 0, &line), BUY_BAD_QUANTITY);
-    assert_int_equal(order_decide_buy(100000, ORDER_QTY_MAX + 1, 100, 0, 0, &line),
+    assert_int_equal(order_decide_buy(100, 0, 100, 0, LINES, 0, &line), BUY_BAD_QUANTITY);
+    assert_int_equal(order_decide_buy(100, -1, 100, 0, LINES, 0, &line), BUY_BAD_QUANTITY);
+    assert_int_equal(order_decide_buy(100000, ORDER_QTY_MAX + 1, 100, 0, LINES, 0, &line),
                      BUY_BAD_QUANTITY);
-    assert_int_equal(order_decide_buy(100, INT64_MIN, 100, 0, 0, &line), BUY_BAD_QUANTITY);
-    assert_int_equal(order_decide_buy(100, INT64_MAX, 100, 0, 0, &line), BUY_BAD_QUANTITY);
+    assert_int_equal(order_decide_buy(100, INT64_MIN, 100, 0, LINES, 0, &line), BUY_BAD_QUANTITY);
+    assert_int_equal(order_decide_buy(100, INT64_MAX, 100, 0, LINES, 0, &line), BUY_BAD_QUANTITY);
     assert_int_equal(line, SENTINEL);
 }
 
@@ -158,25 +159,30 @@ static void test_buy_order_full(void **state)
 {
     (void)state;
     money_t line = SENTINEL;
-    assert_int_equal(order_decide_buy(100, 1, 100, ORDER_LINES_MAX, 0, &line), BUY_ORDER_FULL);
-    assert_int_equal(order_decide_buy(100, 1, 100, ORDER_LINES_MAX + 1, 0, &line),
+    assert_int_equal(order_decide_buy(100, 1, 100, LINES, LINES, 0, &line), BUY_ORDER_FULL);
+    assert_int_equal(order_decide_buy(100, 1, 100, LINES + 1, LINES, 0, &line),
                      BUY_ORDER_FULL);
-    assert_int_equal(order_decide_buy(100, 1, 100, SIZE_MAX, 0, &line), BUY_ORDER_FULL);
+    assert_int_equal(order_decide_buy(100, 1, 100, SIZE_MAX, LINES, 0, &line), BUY_ORDER_FULL);
     assert_int_equal(line, SENTINEL);
+    /* the limit is the caller's: 3 lines allowed means the 4th is refused, the 3rd is not */
+    assert_int_equal(order_decide_buy(100, 1, 100, 2, 3, 0, &line), BUY_ALLOWED);
+    assert_int_equal(order_decide_buy(100, 1, 100, 3, 3, 0, &line), BUY_ORDER_FULL);
+    assert_int_equal(order_decide_buy(100, 1, 100, ORDER_LINES_LIMIT - 1, ORDER_LINES_LIMIT, 0, &line),
+                     BUY_ALLOWED);
 }
 
 static void test_buy_line_total_overflow(void **state)
 {
     (void)state;
     money_t line = SENTINEL;
-    assert_int_equal(order_decide_buy(100, 2, INT64_MAX / 2 + 1, 0, 0, &line),
+    assert_int_equal(order_decide_buy(100, 2, INT64_MAX / 2 + 1, 0, LINES, 0, &line),
                      BUY_TOTAL_OVERFLOW);
     assert_int_equal(order_decide_buy(ORDER_QTY_MAX, ORDER_QTY_MAX,
-                                      INT64_MAX / ORDER_QTY_MAX + 1, 0, 0, &line),
+                                      INT64_MAX / ORDER_QTY_MAX + 1, 0, LINES, 0, &line),
                      BUY_TOTAL_OVERFLOW);
     assert_int_equal(line, SENTINEL);
     /* exactly at the limit is fine */
-    assert_int_equal(order_decide_buy(100, 2, INT64_MAX / 2, 0, 0, &line), BUY_ALLOWED);
+    assert_int_equal(order_decide_buy(100, 2, INT64_MAX / 2, 0, LINES, 0, &line), BUY_ALLOWED);
     assert_int_equal(line, INT64_MAX - 1);
 }
 
@@ -184,10 +190,10 @@ static void test_buy_order_total_overflow(void **state)
 {
     (void)state;
     money_t line = SENTINEL;
-    assert_int_equal(order_decide_buy(100, 1, 2, 3, INT64_MAX - 1, &line), BUY_TOTAL_OVERFLOW);
-    assert_int_equal(order_decide_buy(100, 1, 1, 3, INT64_MAX, &line), BUY_TOTAL_OVERFLOW);
+    assert_int_equal(order_decide_buy(100, 1, 2, 3, LINES, INT64_MAX - 1, &line), BUY_TOTAL_OVERFLOW);
+    assert_int_equal(order_decide_buy(100, 1, 1, 3, LINES, INT64_MAX, &line), BUY_TOTAL_OVERFLOW);
     assert_int_equal(line, SENTINEL);
-    assert_int_equal(order_decide_buy(100, 1, 1, 3, INT64_MAX - 1, &line), BUY_ALLOWED);
+    assert_int_equal(order_decide_buy(100, 1, 1, 3, LINES, INT64_MAX - 1, &line), BUY_ALLOWED);
     assert_int_equal(line, 1);
 }
 
@@ -198,16 +204,16 @@ static void test_buy_check_order(void **state)
     (void)state;
     money_t line = SENTINEL;
     /* bad quantity beats everything */
-    assert_int_equal(order_decide_buy(0, 0, INT64_MAX, ORDER_LINES_MAX, INT64_MAX, &line),
+    assert_int_equal(order_decide_buy(0, 0, INT64_MAX, LINES, LINES, INT64_MAX, &line),
                      BUY_BAD_QUANTITY);
     /* order full beats insufficient stock and overflow */
-    assert_int_equal(order_decide_buy(0, 5, INT64_MAX, ORDER_LINES_MAX, INT64_MAX, &line),
+    assert_int_equal(order_decide_buy(0, 5, INT64_MAX, LINES, LINES, INT64_MAX, &line),
                      BUY_ORDER_FULL);
     /* insufficient stock beats overflow */
-    assert_int_equal(order_decide_buy(1, 5, INT64_MAX, 0, INT64_MAX, &line),
+    assert_int_equal(order_decide_buy(1, 5, INT64_MAX, 0, LINES, INT64_MAX, &line),
                      BUY_INSUFFICIENT_STOCK);
     /* line overflow and order overflow both give BUY_TOTAL_OVERFLOW */
-    assert_int_equal(order_decide_buy(10, 5, INT64_MAX, 0, INT64_MAX, &line),
+    assert_int_equal(order_decide_buy(10, 5, INT64_MAX, 0, LINES, INT64_MAX, &line),
                      BUY_TOTAL_OVERFLOW);
     assert_int_equal(line, SENTINEL);
 }
