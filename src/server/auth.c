@@ -170,6 +170,9 @@ auth_pool_t *auth_pool_start(const char *db_path, int threads, size_t queue_max,
             auth_pool_stop(ap);
             return NULL;
         }
+        char name[16];
+        snprintf(name, sizeof name, "auth-%d", i);
+        pthread_setname_np(ap->threads[i], name); /* for top -H, perf and gdb */
     }
     ap->nthreads = threads;
     return ap;

@@ -137,6 +137,9 @@ int worker_start(worker_t *w)
 {
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
         return -1;
+    char name[16];
+    snprintf(name, sizeof name, "worker-%d", w->index);
+    pthread_setname_np(w->thread, name); /* for top -H, perf and gdb */
     w->started = true;
     return 0;
 }
