@@ -1,7 +1,9 @@
 /* committer: the one thread that writes purchases. Workers submit jobs to its queue; it takes
  * everything queued (up to a batch limit), decides each purchase in order against the
- * authoritative stock, writes the whole batch in one store transaction (one fsync), publishes the
- * new stock to the catalog, and only then posts each outcome back to its worker's mailbox.
+ * authoritative stock and writes the whole batch in one store transaction; its sync thread makes
+ * committed batches durable (one fsync for all committed since the last, while the next batch is
+ * being written), publishes the new stock to the catalog, and only then posts each outcome back
+ * to its worker's mailbox.
  * Overselling is impossible by construction: one thread decides, in order, with a conditional
  * decrement in the store as a second guard. No outcome leaves before its batch is durable. */
 #ifndef NETSHOP_COMMITTER_H
@@ -44,7 +46,8 @@ typedef struct commit_job {
     /* out (COMMIT_BUY) */
     shop1_error_t result;       /* SHOP1_OK or the error to answer */
     store_line_t line;          /* on SHOP1_OK: the line bought (line.order_id is its order) */
-    int64_t stock_left;         /* on INSUFFICIENT_STOCK: units that were left */
+    int64_t stock_left;         /* on INSUFFICIENT_STOCK: units that were left; on a purchase
+                                   made: units left after it */
     bool replayed;              /* the outcome is a recorded one (idempotent retry) */
 } commit_job_t;
 
@@ -66,6 +69,7 @@ typedef struct {
     uint64_t batches;
     uint64_t jobs;
     uint64_t largest_batch;
+    uint64_t syncs;             /* fsyncs that made batches durable (one may cover several) */
 } committer_stats_t;
 void committer_get_stats(committer_t *cm, committer_stats_t *out);
 

@@ -258,8 +258,9 @@ out:
         committer_stats_t st;
         committer_get_stats(srv.committer, &st);
         if (st.jobs)
-            log_info("committer: %llu writes in %llu batches (largest %llu)", (unsigned long long)st.jobs,
-                     (unsigned long long)st.batches, (unsigned long long)st.largest_batch);
+            log_info("committer: %llu writes in %llu batches (largest %llu), %llu syncs",
+                     (unsigned long long)st.jobs, (unsigned long long)st.batches,
+                     (unsigned long long)st.largest_batch, (unsigned long long)st.syncs);
     }
     server_free(&srv);
     if (lock_fd >= 0)

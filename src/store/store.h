@@ -61,8 +61,18 @@ store_status_t store_user_get(store_t *st, const char *name, int64_t *user_id,
 
 /* --- Write transactions (the committer). --- */
 store_status_t store_begin(store_t *st);  /* BEGIN IMMEDIATE */
-store_status_t store_commit(store_t *st); /* COMMIT; durable on STORE_OK */
+store_status_t store_commit(store_t *st); /* COMMIT; durable on STORE_OK (see store_defer_sync) */
 void store_rollback(store_t *st);
+
+/* Deferred durability, for pipelined group commit. After store_defer_sync, store_commit makes
+ * a transaction visible to every connection and safe against the process dying, but not yet
+ * against power loss: store_sync makes every transaction committed before it was called
+ * durable (one fsync for all of them). store_sync may be called from one other thread while
+ * the owning thread goes on using st: it touches nothing but a file descriptor of its own, and
+ * reports a failure in err, not in store_errmsg. Its failure leaves the durability of earlier
+ * commits unknown: the caller must not acknowledge them, and should stop. */
+store_status_t store_defer_sync(store_t *st);
+store_status_t store_sync(store_t *st, char *err, size_t errlen);
 
 /* Opens a new order for a user at time now (Unix seconds); *order_id receives its id. */
 store_status_t store_order_open(store_t *st, int64_t user_id, int64_t now, int64_t *order_id);
@@ -84,7 +94,9 @@ typedef struct {
 
 /* Decrements the item's stock by line->qty only if at least that much remains
  * (STORE_NO_STOCK otherwise, nothing changed) and appends the line to its order;
- * fills line->line_id. */
+ * fills line->line_id. A refusal (STORE_NO_STOCK, STORE_NOT_FOUND: no such item or the order
+ * is not open) changes nothing. Inside a transaction (store_begin), a STORE_ERROR may leave
+ * part of the line written: the caller must roll the transaction back. */
 store_status_t store_line_add(store_t *st, store_line_t *line);
 store_status_t store_line_get(store_t *st, int64_t line_id, store_line_t *out);
 

@@ -4,14 +4,24 @@
  * Invariants:
  *   1. Values never reach SQL text: every value is a bound parameter.
  *   2. items.initial_stock = items.stock + sum(order_lines.qty) for that sno, because
- *      store_line_add decrements stock and inserts the line under one savepoint (all or none).
+ *      store_line_add decrements stock and inserts the line all or none (a refusal after the
+ *      stock was taken gives it back; a STORE_ERROR inside the caller's transaction leaves the
+ *      caller to roll back, see store.h).
  *   3. orders.line_count and orders.total equal the count and the sum of line_total of the
  *      order's lines; they are maintained by store_line_add so ORDERS reads one row per order.
- *      The total never overflows: the UPDATE only applies when total <= INT64_MAX - line_total.
+ *      The total never overflows: a line is only added when total <= INT64_MAX - line_total.
+ *   5. An order's lines form a chain: orders.last_line_id is its newest line and every line's
+ *      prev_line_id the one before (NULL for the first). RECEIPT walks the chain; there is no
+ *      index on order_lines(order_id), so adding a line appends to the table and updates one
+ *      row of orders, and a batch of purchases from many open orders dirties few pages (an
+ *      index would take one page per order per batch).
  *   4. Tables are STRICT, so a value of the wrong type is an error, never a silent conversion.
  *
  * Connection: SQLITE_OPEN_NOMUTEX (a store_t is used by one thread), WAL journal,
  * synchronous=FULL (a COMMIT is durable when it returns), foreign keys on, 5 s busy timeout.
+ * After store_defer_sync: synchronous=NORMAL (a COMMIT writes its WAL frames but does not
+ * fsync; checkpoints still sync the WAL first and the database after), and store_sync makes the
+ * commits durable with fdatasync on the WAL file through a descriptor of the store's own.
  * The file is created mode 0600 before SQLite opens it; SQLite gives -wal and -shm the same
  * mode. Schema version lives in PRAGMA user_version (STORE_SQLITE_SCHEMA_VERSION). */
 #include "store/store.h"
@@ -29,12 +39,12 @@
 
 #include <sqlite3.h>
 
-#define STORE_SQLITE_SCHEMA_VERSION 1
+#define STORE_SQLITE_SCHEMA_VERSION 2
 #define STORE_SQLITE_BUSY_MS 5000
 #define STORE_SQLITE_ERRMSG_MAX 512
 
-/* The schema of version 1. orders.line_count/total make ORDERS one indexed range scan. */
-static const char schema_v1[] =
+/* The schema of version 2. orders.line_count/total make ORDERS one indexed range scan. */
+static const char schema_v2[] =
     "CREATE TABLE settings("
     "  key TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL"
@@ -65,6 +75,7 @@ static const char schema_v1[] =
     "  status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
     "  line_count INTEGER NOT NULL DEFAULT 0 CHECK (line_count >= 0),"
     "  total INTEGER NOT NULL DEFAULT 0 CHECK (total >= 0),"
+    "  last_line_id INTEGER,"
     "  CHECK ((status = 'open') = (closed_at IS NULL))"
     ") STRICT;"
     "CREATE INDEX orders_by_user ON orders(user_id, id);"
@@ -76,9 +87,9 @@ static const char schema_v1[] =
     "  name TEXT NOT NULL,"
     "  qty INTEGER NOT NULL CHECK (qty > 0),"
     "  unit_price INTEGER NOT NULL CHECK (unit_price >= 0),"
-    "  line_total INTEGER NOT NULL CHECK (line_total >= 0)"
+    "  line_total INTEGER NOT NULL CHECK (line_total >= 0),"
+    "  prev_line_id INTEGER"
     ") STRICT;"
-    "CREATE INDEX order_lines_by_order ON order_lines(order_id, id);"
     "CREATE TABLE buy_requests("
     "  user_id INTEGER NOT NULL REFERENCES users(id),"
     "  request_id TEXT NOT NULL,"
@@ -88,7 +99,18 @@ static const char schema_v1[] =
     "  line_id INTEGER REFERENCES order_lines(id),"
     "  PRIMARY KEY (user_id, request_id)"
     ") STRICT, WITHOUT ROWID;"
-    "PRAGMA user_version = 1;";
+    "PRAGMA user_version = 2;";
+
+/* Version 1 to 2: lines chained per order instead of indexed by order (invariant 5). */
+static const char migrate_v1_to_v2[] =
+    "ALTER TABLE orders ADD COLUMN last_line_id INTEGER;"
+    "ALTER TABLE order_lines ADD COLUMN prev_line_id INTEGER;"
+    "UPDATE order_lines SET prev_line_id = (SELECT max(p.id) FROM order_lines AS p"
+    "  WHERE p.order_id = order_lines.order_id AND p.id < order_lines.id);"
+    "UPDATE orders SET last_line_id = (SELECT max(l.id) FROM order_lines AS l"
+    "  WHERE l.order_id = orders.id);"
+    "DROP INDEX order_lines_by_order;"
+    "PRAGMA user_version = 2;";
 
 /* Every statement the store runs after open, prepared once. */
 typedef enum {
@@ -113,9 +135,10 @@ typedef enum {
     Q_ORDERS_CLOSE_ALL,
     Q_STOCK_TAKE,
     Q_ITEM_EXISTS,
+    Q_STOCK_RETURN,
     Q_ORDER_ADD_LINE,
     Q_ORDER_IS_OPEN,
-    Q_LINE_INSERT,
+    Q_LINE_APPEND,
     Q_LINE_GET,
     Q_REQUEST_GET,
     Q_REQUEST_PUT,
@@ -150,12 +173,15 @@ static const char *const query_sql[Q_COUNT] = {
                            " WHERE status = 'open'",
     [Q_STOCK_TAKE] = "UPDATE items SET stock = stock - ?2 WHERE sno = ?1 AND stock >= ?2",
     [Q_ITEM_EXISTS] = "SELECT EXISTS (SELECT 1 FROM items WHERE sno = ?1)",
-    [Q_ORDER_ADD_LINE] = "UPDATE orders SET line_count = line_count + 1, total = total + ?2"
-                         " WHERE id = ?1 AND status = 'open'"
-                         " AND total <= 9223372036854775807 - ?2",
+    [Q_STOCK_RETURN] = "UPDATE items SET stock = stock + ?2 WHERE sno = ?1",
+    [Q_ORDER_ADD_LINE] = "UPDATE orders SET line_count = line_count + 1, total = total + ?2,"
+                         " last_line_id = ?3 WHERE id = ?1",
     [Q_ORDER_IS_OPEN] = "SELECT EXISTS (SELECT 1 FROM orders WHERE id = ?1 AND status = 'open')",
-    [Q_LINE_INSERT] = "INSERT INTO order_lines (order_id, sno, name, qty, unit_price, line_total)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /* Appends only to an open order whose total stays representable; links the chain. */
+    [Q_LINE_APPEND] = "INSERT INTO order_lines"
+                      " (order_id, prev_line_id, sno, name, qty, unit_price, line_total)"
+                      " SELECT id, last_line_id, ?2, ?3, ?4, ?5, ?6 FROM orders"
+                      " WHERE id = ?1 AND status = 'open' AND total <= 9223372036854775807 - ?6",
     [Q_LINE_GET] = "SELECT id, order_id, sno, name, qty, unit_price, line_total"
                    " FROM order_lines WHERE id = ?1",
     [Q_REQUEST_GET] = "SELECT sno, qty, result, line_id FROM buy_requests"
@@ -164,9 +190,16 @@ static const char *const query_sql[Q_COUNT] = {
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     /* One statement, so header and lines come from one snapshot even while the committer
      * writes through another connection. */
-    [Q_ORDER_WITH_LINES] = "SELECT o.opened_at, o.closed_at, o.status, o.line_count, o.total,"
+    [Q_ORDER_WITH_LINES] = "WITH RECURSIVE chain(id) AS ("
+                           "  SELECT last_line_id FROM orders"
+                           "  WHERE id = ?1 AND user_id = ?2 AND last_line_id IS NOT NULL"
+                           "  UNION ALL"
+                           "  SELECT l.prev_line_id FROM order_lines AS l JOIN chain ON l.id = chain.id"
+                           "  WHERE l.prev_line_id IS NOT NULL)"
+                           " SELECT o.opened_at, o.closed_at, o.status, o.line_count, o.total,"
                            " l.id, l.sno, l.name, l.qty, l.unit_price, l.line_total"
-                           " FROM orders AS o LEFT JOIN order_lines AS l ON l.order_id = o.id"
+                           " FROM orders AS o LEFT JOIN (SELECT ol.* FROM chain"
+                           "  JOIN order_lines AS ol ON ol.id = chain.id) AS l ON 1"
                            " WHERE o.id = ?1 AND o.user_id = ?2 ORDER BY l.id",
     [Q_ORDERS_OF_USER] = "SELECT id, opened_at, closed_at, status, line_count, total"
                          " FROM orders WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2",
@@ -176,6 +209,7 @@ struct store {
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     char errmsg[STORE_SQLITE_ERRMSG_MAX];
+    int wal_fd; /* the WAL file, for store_sync; -1 until store_defer_sync */
 };
 
 /* How a multi-statement write was entered: its own transaction, or a savepoint inside the
@@ -363,6 +397,37 @@ store_status_t store_commit(store_t *st)
     return run(st, st->q[Q_COMMIT], "commit") == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
+store_status_t store_defer_sync(store_t *st)
+{
+    if (st->wal_fd >= 0)
+        return STORE_OK;
+    /* In WAL mode the -wal file exists from the first read on: read, then open it. A POSIX lock
+     * is not released by closing this descriptor, because SQLite locks the database and -shm
+     * files, never the WAL. */
+    int64_t any = 0;
+    if (query_i64(st, st->q[Q_ITEMS_ANY], "reading items", &any) != STORE_OK)
+        return STORE_ERROR;
+    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(st->db, "main"));
+    int fd = wal ? open(wal, O_RDWR | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return note(st, STORE_ERROR, "opening the WAL file %s: %s", wal ? wal : "(none)",
+                    strerror(errno));
+    if (sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+        close(fd);
+        return sql_error(st, "deferring sync");
+    }
+    st->wal_fd = fd;
+    return STORE_OK;
+}
+
+store_status_t store_sync(store_t *st, char *err, size_t errlen)
+{
+    if (st->wal_fd < 0 || fdatasync(st->wal_fd) == 0)
+        return STORE_OK; /* without deferral every COMMIT synced itself */
+    snprintf(err, errlen, "fdatasync of the WAL file: %s", strerror(errno));
+    return STORE_ERROR;
+}
+
 void store_rollback(store_t *st)
 {
     sqlite3_step(st->q[Q_ROLLBACK]);
@@ -415,21 +480,22 @@ static store_status_t schema_version(store_t *st, long *version)
     return status;
 }
 
-/* Creates the schema when the file has none (user_version 0), inside one IMMEDIATE
- * transaction that re-checks the version, so two processes opening a new file at once do
- * not both create it. Refuses a schema newer than this build knows. */
+/* Creates the schema when the file has none (user_version 0), or upgrades an older one,
+ * inside one IMMEDIATE transaction that re-checks the version, so two processes opening the
+ * file at once do not both do it. Refuses a schema newer than this build knows. */
 static store_status_t ensure_schema(store_t *st)
 {
     long version = 0;
     if (schema_version(st, &version) != STORE_OK)
         return STORE_ERROR;
-    if (version == 0) {
+    if (version < STORE_SQLITE_SCHEMA_VERSION) {
         if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
             return sql_error(st, "creating schema");
         store_status_t status = schema_version(st, &version);
-        if (status == STORE_OK && version == 0) {
-            if (sqlite3_exec(st->db, schema_v1, NULL, NULL, NULL) != SQLITE_OK)
-                status = sql_error(st, "creating schema");
+        const char *sql = version == 0 ? schema_v2 : version == 1 ? migrate_v1_to_v2 : NULL;
+        if (status == STORE_OK && sql) {
+            if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+                status = sql_error(st, version == 0 ? "creating schema" : "upgrading schema");
             else
                 version = STORE_SQLITE_SCHEMA_VERSION;
         }
@@ -494,6 +560,7 @@ store_t *store_open(const char *path, char *err, size_t errlen)
         open_error(err, errlen, "out of memory");
         return NULL;
     }
+    st->wal_fd = -1;
     int rc = sqlite3_open_v2(path, &st->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
@@ -521,6 +588,8 @@ void store_close(store_t *st)
     for (size_t i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(st->q[i]); /* NULL is a harmless no-op */
     sqlite3_close(st->db);            /* rolls back an unfinished transaction */
+    if (st->wal_fd >= 0)
+        close(st->wal_fd); /* after SQLite: it may sync the WAL while closing */
     free(st);
 }
 
@@ -799,7 +868,24 @@ static store_status_t line_check(store_t *st, const store_line_t *line)
     return STORE_OK;
 }
 
-/* The three writes of store_line_add, run inside its savepoint. */
+/* Why no line could be appended to order_id: not open (STORE_NOT_FOUND) or its total would
+ * overflow (STORE_ERROR). */
+static store_status_t line_refusal(store_t *st, int64_t order_id)
+{
+    int64_t open = 0;
+    sqlite3_stmt *s = st->q[Q_ORDER_IS_OPEN];
+    if (!bind_i64(s, 1, order_id))
+        return bind_error(st, s, "looking up order");
+    if (query_i64(st, s, "looking up order", &open) != STORE_OK)
+        return STORE_ERROR;
+    if (open == 0)
+        return note(st, STORE_NOT_FOUND, "no open order %lld", (long long)order_id);
+    return note(st, STORE_ERROR, "order %lld: total would overflow", (long long)order_id);
+}
+
+/* The writes of store_line_add, without a savepoint: each step that may refuse writes nothing
+ * when it does, and a refusal after the stock was taken gives the stock back. Only a
+ * STORE_ERROR can leave part of the line written (the caller's transaction rolls back). */
 static store_status_t line_write(store_t *st, store_line_t *line)
 {
     /* 1. Take the stock, only if enough remains. */
@@ -821,50 +907,54 @@ static store_status_t line_write(store_t *st, store_line_t *line)
                     (long long)line->qty);
     }
 
-    /* 2. Count the line in its order's header, refusing a total that would overflow. */
-    s = st->q[Q_ORDER_ADD_LINE];
-    if (!(bind_i64(s, 1, line->order_id) && bind_i64(s, 2, line->line_total)))
-        return bind_error(st, s, "adding line to order");
-    if (run(st, s, "adding line to order") != SQLITE_DONE)
-        return STORE_ERROR;
-    if (sqlite3_changes(st->db) != 1) {
-        int64_t open = 0;
-        s = st->q[Q_ORDER_IS_OPEN];
-        if (!bind_i64(s, 1, line->order_id))
-            return bind_error(st, s, "looking up order");
-        if (query_i64(st, s, "looking up order", &open) != STORE_OK)
-            return STORE_ERROR;
-        if (open == 0)
-            return note(st, STORE_NOT_FOUND, "no open order %lld", (long long)line->order_id);
-        return note(st, STORE_ERROR, "order %lld: total would overflow",
-                    (long long)line->order_id);
-    }
-
-    /* 3. The line itself, with the name and price as they are now. */
-    s = st->q[Q_LINE_INSERT];
+    /* 2. The line, with the name and price as they are now, appended to its order's chain
+     *    only if the order is open and its total stays representable. */
+    s = st->q[Q_LINE_APPEND];
     if (!(bind_i64(s, 1, line->order_id) && bind_i64(s, 2, line->sno) &&
           bind_text(s, 3, line->name) && bind_i64(s, 4, line->qty) &&
           bind_i64(s, 5, line->unit_price) && bind_i64(s, 6, line->line_total)))
         return bind_error(st, s, "inserting line");
     if (run(st, s, "inserting line") != SQLITE_DONE)
         return STORE_ERROR;
+    if (sqlite3_changes(st->db) != 1) {
+        store_status_t refusal = line_refusal(st, line->order_id);
+        s = st->q[Q_STOCK_RETURN];
+        if (!(bind_i64(s, 1, line->sno) && bind_i64(s, 2, line->qty)))
+            return bind_error(st, s, "giving stock back");
+        if (run(st, s, "giving stock back") != SQLITE_DONE)
+            return STORE_ERROR;
+        return refusal;
+    }
     line->line_id = sqlite3_last_insert_rowid(st->db);
+
+    /* 3. Count it in the order's header and make it the chain's newest line. */
+    s = st->q[Q_ORDER_ADD_LINE];
+    if (!(bind_i64(s, 1, line->order_id) && bind_i64(s, 2, line->line_total) &&
+          bind_i64(s, 3, line->line_id)))
+        return bind_error(st, s, "adding line to order");
+    if (run(st, s, "adding line to order") != SQLITE_DONE)
+        return STORE_ERROR;
+    if (sqlite3_changes(st->db) != 1)
+        return note(st, STORE_ERROR, "order %lld vanished while adding a line",
+                    (long long)line->order_id);
     return STORE_OK;
 }
 
-/* All or nothing: on any status but STORE_OK neither stock, order nor lines changed. Inside
- * the committer's transaction this is a savepoint, so one refused line does not undo the
- * rest of the batch. STORE_NOT_FOUND: no such item, or the order is not open. */
+/* On a refusal (any status but STORE_OK and STORE_ERROR) neither stock, order nor lines
+ * changed. Alone, it is its own transaction (all or nothing); inside the committer's it adds
+ * to that transaction without a savepoint, and a STORE_ERROR means the caller rolls back.
+ * STORE_NOT_FOUND: no such item, or the order is not open. */
 store_status_t store_line_add(store_t *st, store_line_t *line)
 {
     store_status_t status = line_check(st, line);
     if (status != STORE_OK)
         return status;
-    tx_kind_t kind;
+    if (!sqlite3_get_autocommit(st->db))
+        return line_write(st, line);
+    tx_kind_t kind; /* TX_TOP: not in a transaction */
     if (tx_enter(st, &kind, "adding line") != STORE_OK)
         return STORE_ERROR;
-    status = line_write(st, line);
-    return tx_leave(st, kind, status, "adding line");
+    return tx_leave(st, kind, line_write(st, line), "adding line");
 }
 
 /* Fills *out from a row whose columns start at `first` in the order: id, order_id, sno,

@@ -226,7 +226,7 @@ static void test_open_creates_schema(void **state)
     fixture_t *f = *state;
     char text[256];
     raw_query(f->path, "PRAGMA user_version", text, sizeof text);
-    assert_string_equal(text, "1");
+    assert_string_equal(text, "2");
     raw_query(f->path, "PRAGMA journal_mode", text, sizeof text);
     assert_string_equal(text, "wal");
     raw_query(f->path,
@@ -239,7 +239,7 @@ static void test_open_creates_schema(void **state)
               " (SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL"
               " ORDER BY name)",
               text, sizeof text);
-    assert_string_equal(text, "order_lines_by_order,orders_by_user,orders_open");
+    assert_string_equal(text, "orders_by_user,orders_open");
     assert_true(store_catalog_empty(f->st));
     assert_string_equal(store_errmsg(f->st), "");
 }
@@ -285,10 +285,97 @@ static void test_open_refuses_newer_schema(void **state)
     path_in(f, "future.db", path, sizeof path);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_null(store_open(path, err, sizeof err));
-    assert_non_null(strstr(err, "schema version 2"));
+    assert_non_null(strstr(err, "schema version 3"));
+}
+
+/* A database of schema version 1 (netshop 0.1: lines indexed by order) as that release made
+ * it, with two orders whose lines interleave. */
+static const char v1_database[] =
+    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
+    "CREATE TABLE categories(number INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;"
+    "CREATE TABLE items(sno INTEGER PRIMARY KEY,"
+    "  category INTEGER NOT NULL REFERENCES categories(number), name TEXT NOT NULL,"
+    "  price INTEGER NOT NULL CHECK (price >= 0), stock INTEGER NOT NULL CHECK (stock >= 0),"
+    "  initial_stock INTEGER NOT NULL CHECK (initial_stock >= 0)) STRICT;"
+    "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  pwhash TEXT NOT NULL, created_at INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE orders(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  opened_at INTEGER NOT NULL, closed_at INTEGER,"
+    "  status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
+    "  line_count INTEGER NOT NULL DEFAULT 0 CHECK (line_count >= 0),"
+    "  total INTEGER NOT NULL DEFAULT 0 CHECK (total >= 0),"
+    "  CHECK ((status = 'open') = (closed_at IS NULL))) STRICT;"
+    "CREATE INDEX orders_by_user ON orders(user_id, id);"
+    "CREATE INDEX orders_open ON orders(id) WHERE status = 'open';"
+    "CREATE TABLE order_lines(id INTEGER PRIMARY KEY,"
+    "  order_id INTEGER NOT NULL REFERENCES orders(id),"
+    "  sno INTEGER NOT NULL REFERENCES items(sno), name TEXT NOT NULL,"
+    "  qty INTEGER NOT NULL CHECK (qty > 0), unit_price INTEGER NOT NULL CHECK (unit_price >= 0),"
+    "  line_total INTEGER NOT NULL CHECK (line_total >= 0)) STRICT;"
+    "CREATE INDEX order_lines_by_order ON order_lines(order_id, id);"
+    "CREATE TABLE buy_requests(user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  request_id TEXT NOT NULL, sno INTEGER NOT NULL, qty INTEGER NOT NULL,"
+    "  result INTEGER NOT NULL, line_id INTEGER REFERENCES order_lines(id),"
+    "  PRIMARY KEY (user_id, request_id)) STRICT, WITHOUT ROWID;"
+    "INSERT INTO categories VALUES (1, 'Mobiles');"
+    "INSERT INTO items VALUES (101, 1, 'Phone', 100, 6, 10);"
+    "INSERT INTO users VALUES (1, 'alice', 'x', 0);"
+    "INSERT INTO orders VALUES (1, 1, 10, NULL, 'open', 2, 300);"
+    "INSERT INTO orders VALUES (2, 1, 11, 20, 'closed', 1, 100);"
+    "INSERT INTO order_lines VALUES (1, 1, 101, 'Phone', 1, 100, 100);"
+    "INSERT INTO order_lines VALUES (2, 2, 101, 'Phone', 1, 100, 100);"
+    "INSERT INTO order_lines VALUES (3, 1, 101, 'Phone', 2, 100, 200);"
+    "INSERT INTO buy_requests VALUES (1, 'r-3', 101, 2, 0, 3);"
+    "PRAGMA user_version = 1;";
+
+/* The line ids and quantities of an order, in order, as "id:qty,id:qty". */
+static void order_lines_text(store_t *st, int64_t order_id, char *out, size_t cap)
+{
+    store_line_t *lines = NULL;
+    size_t n = 0;
+    get_order(st, order_id, 1, &lines, &n);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + strlen(out), cap - strlen(out), "%s%lld:%lld", i ? "," : "",
+                 (long long)lines[i].line_id, (long long)lines[i].qty);
+    free(lines);
+}
+
+static void test_open_upgrades_schema_v1(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], text[256];
+    path_in(f, "v1.db", path, sizeof path);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v1_database, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    store_t *st = open_or_fail(path);
+    raw_query(path, "PRAGMA user_version", text, sizeof text);
+    assert_string_equal(text, "2");
+    raw_query(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'order_lines_by_order'",
+              text, sizeof text);
+    assert_string_equal(text, "0");
+    order_lines_text(st, 1, text, sizeof text);
+    assert_string_equal(text, "1:1,3:2");
+    order_lines_text(st, 2, text, sizeof text);
+    assert_string_equal(text, "2:1");
+
+    /* The open order goes on growing its chain; old purchase records still answer. */
+    int64_t added = buy(st, 1, 101, "Phone", 100, 3);
+    order_lines_text(st, 1, text, sizeof text);
+    char want[64];
+    snprintf(want, sizeof want, "1:1,3:2,%lld:3", (long long)added);
+    assert_string_equal(text, want);
+    assert_int_equal(stock_of(st, 101), 3);
+    store_request_t rec;
+    assert_int_equal(store_request_get(st, 1, "r-3", &rec), STORE_OK);
+    assert_int_equal(rec.line_id, 3);
+    store_close(st);
 }
 
 static void test_reopen_keeps_data(void **state)
@@ -468,6 +555,56 @@ static void test_users(void **state)
 }
 
 /* ---- Orders and lines. ---- */
+
+/* Lines of orders bought at the same time (one batch) interleave in the table; each order
+ * lists its own, in the order bought, and a refused line does not break the chain. */
+static void test_interleaved_orders_keep_their_own_lines(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t one = open_order(f->st, alice, 1000);
+    int64_t two = open_order(f->st, alice, 1001);
+    int64_t closed = open_order(f->st, alice, 1002);
+    assert_int_equal(store_order_close(f->st, closed, 1003), STORE_OK);
+
+    assert_int_equal(store_begin(f->st), STORE_OK);
+    int64_t want_one[3], want_two[2];
+    for (int i = 0; i < 3; i++) {
+        store_line_t a = make_line(one, 101, "Phone", PHONE_PRICE, i + 1);
+        assert_int_equal(store_line_add(f->st, &a), STORE_OK);
+        want_one[i] = a.line_id;
+        store_line_t refused = make_line(closed, 101, "Phone", PHONE_PRICE, 1);
+        assert_int_equal(store_line_add(f->st, &refused), STORE_NOT_FOUND);
+        if (i < 2) {
+            store_line_t b = make_line(two, 201, "Lipstick", LIPSTICK_PRICE, 1);
+            assert_int_equal(store_line_add(f->st, &b), STORE_OK);
+            want_two[i] = b.line_id;
+        }
+    }
+    assert_int_equal(store_commit(f->st), STORE_OK);
+
+    store_line_t *lines = NULL;
+    size_t n = 0;
+    store_order_t hdr = get_order(f->st, one, alice, &lines, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(hdr.lines, 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(lines[i].line_id, want_one[i]);
+        assert_int_equal(lines[i].qty, (int64_t)i + 1);
+    }
+    free(lines);
+    get_order(f->st, two, alice, &lines, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(lines[0].line_id, want_two[0]);
+    assert_int_equal(lines[1].line_id, want_two[1]);
+    free(lines);
+    hdr = get_order(f->st, closed, alice, &lines, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(hdr.lines, 0);
+    free(lines);
+    assert_int_equal(stock_of(f->st, 101), PHONE_STOCK - 6);
+}
 
 static void test_order_lines_totals_and_list(void **state)
 {
@@ -907,6 +1044,8 @@ int main(void)
         T(test_open_files_are_private),
         T(test_open_bad_path_reports_error),
         T(test_open_refuses_newer_schema),
+        T(test_open_upgrades_schema_v1),
+        T(test_interleaved_orders_keep_their_own_lines),
         T(test_reopen_keeps_data),
         T(test_catalog_import_load_round_trip),
         T(test_catalog_load_reflects_current_stock),
