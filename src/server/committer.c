@@ -1,10 +1,12 @@
-/* committer: queue, batch loop and purchase decisions of the committer thread, and the
- * sync thread that makes committed batches durable.
+/* committer: queue, batch loop and purchase decisions of the committer thread, the sync
+ * thread that makes committed batches durable, and the checkpointer thread.
  *
  * Pipelined group commit: the committer thread commits a batch with the store's sync deferred
  * (store_defer_sync) and hands it to the sync thread, then goes on with the next batch while the
  * sync thread runs one store_sync (fsync) for every batch committed so far. Outcomes and stock
- * are released only after that sync, batch by batch in commit order.
+ * are released only after that sync, batch by batch in commit order. The checkpointer copies
+ * committed pages into the database file every CHECKPOINT_EVERY_MS on its own connection, so
+ * the committer's own (rarer, store_defer_checkpoints) checkpoints find little left to do.
  *
  * Invariants:
  *   1. Only the committer thread writes stock, orders, lines and purchase records.
@@ -28,6 +30,8 @@
 
 #include "server/log.h"
 
+#define CHECKPOINT_EVERY_MS 100
+
 typedef struct {
     int sno;
     size_t index; /* into the catalog's item order */
@@ -47,6 +51,11 @@ struct committer {
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_wake;
     pthread_cond_t sync_taken;             /* the sync thread took the queue */
+
+    pthread_t checkpoint_thread;
+    bool checkpoint_started;
+    pthread_cond_t checkpoint_wake;        /* with lock; signalled on stop */
+    store_t *checkpoint_store;             /* the checkpointer's own connection */
     commit_job_t *sync_head, *sync_tail; /* committed batches, in order; guarded by sync_lock */
     bool sync_stopping;
 
@@ -280,6 +289,34 @@ static void run_batch(committer_t *cm, commit_job_t *batch)
     hand_to_sync(cm, batch, last);
 }
 
+/* The checkpointer thread: a passive checkpoint every CHECKPOINT_EVERY_MS while batches come. */
+static void *checkpoint_main(void *arg)
+{
+    committer_t *cm = arg;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&cm->lock);
+    while (!cm->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += CHECKPOINT_EVERY_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&cm->checkpoint_wake, &cm->lock, &until);
+        if (cm->stopping || cm->stats.batches == seen)
+            continue;
+        seen = cm->stats.batches;
+        pthread_mutex_unlock(&cm->lock);
+        int pages = 0;
+        if (store_checkpoint(cm->checkpoint_store, &pages) != STORE_OK)
+            log_error("checkpointer: %s", store_errmsg(cm->checkpoint_store));
+        pthread_mutex_lock(&cm->lock);
+    }
+    pthread_mutex_unlock(&cm->lock);
+    return NULL;
+}
+
 /* Waits until the sync thread has taken every committed batch. A batch committed while an
  * earlier one still waits for the sync thread would be made durable by the same fsync anyway:
  * waiting lets more purchases gather into one transaction, and fewer, larger transactions
@@ -331,6 +368,14 @@ static void committer_free(committer_t *cm)
 {
     if (!cm)
         return;
+    if (cm->checkpoint_started) {
+        pthread_mutex_lock(&cm->lock);
+        cm->stopping = true;
+        pthread_cond_signal(&cm->checkpoint_wake);
+        pthread_mutex_unlock(&cm->lock);
+        pthread_join(cm->checkpoint_thread, NULL);
+    }
+    store_close(cm->checkpoint_store);
     if (cm->sync_started) {
         pthread_mutex_lock(&cm->sync_lock);
         cm->sync_stopping = true;
@@ -348,6 +393,7 @@ static void committer_free(committer_t *cm)
     pthread_mutex_destroy(&cm->lock);
     pthread_cond_destroy(&cm->sync_wake);
     pthread_cond_destroy(&cm->sync_taken);
+    pthread_cond_destroy(&cm->checkpoint_wake);
     pthread_mutex_destroy(&cm->sync_lock);
     free(cm);
 }
@@ -365,6 +411,11 @@ committer_t *committer_start(const char *db_path, const catalog_t *cat, size_t q
     pthread_mutex_init(&cm->sync_lock, NULL);
     pthread_cond_init(&cm->sync_wake, NULL);
     pthread_cond_init(&cm->sync_taken, NULL);
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init(&cm->checkpoint_wake, &monotonic);
+    pthread_condattr_destroy(&monotonic);
     cm->queue_max = queue_max;
     cm->batch_max = batch_max ? batch_max : 1;
     cm->order_lines_max = order_lines_max;
@@ -394,16 +445,24 @@ committer_t *committer_start(const char *db_path, const catalog_t *cat, size_t q
         snprintf(err, errlen, "closing orders of ended sessions: %s", store_errmsg(cm->store));
         goto fail;
     }
-    if (store_defer_sync(cm->store) != STORE_OK) {
+    if (store_defer_sync(cm->store) != STORE_OK || store_defer_checkpoints(cm->store) != STORE_OK) {
         snprintf(err, errlen, "%s", store_errmsg(cm->store));
         goto fail;
     }
+    if (!(cm->checkpoint_store = store_open(db_path, err, errlen)))
+        goto fail;
     if (pthread_create(&cm->sync_thread, NULL, sync_main, cm) != 0) {
         snprintf(err, errlen, "cannot start the committer's sync thread");
         goto fail;
     }
     cm->sync_started = true;
     pthread_setname_np(cm->sync_thread, "committer-sync"); /* 15 characters at most */
+    if (pthread_create(&cm->checkpoint_thread, NULL, checkpoint_main, cm) != 0) {
+        snprintf(err, errlen, "cannot start the checkpointer thread");
+        goto fail;
+    }
+    cm->checkpoint_started = true;
+    pthread_setname_np(cm->checkpoint_thread, "checkpointer");
     if (pthread_create(&cm->thread, NULL, committer_main, cm) != 0) {
         snprintf(err, errlen, "cannot start the committer thread");
         goto fail;

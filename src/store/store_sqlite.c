@@ -420,6 +420,23 @@ store_status_t store_defer_sync(store_t *st)
     return STORE_OK;
 }
 
+store_status_t store_defer_checkpoints(store_t *st)
+{
+    if (sqlite3_wal_autocheckpoint(st->db, STORE_DEFERRED_CHECKPOINT_PAGES) != SQLITE_OK)
+        return sql_error(st, "deferring checkpoints");
+    return STORE_OK;
+}
+
+store_status_t store_checkpoint(store_t *st, int *log_pages)
+{
+    int log = 0, done = 0;
+    if (sqlite3_wal_checkpoint_v2(st->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
+        SQLITE_OK)
+        return sql_error(st, "checkpoint");
+    *log_pages = log;
+    return STORE_OK;
+}
+
 store_status_t store_sync(store_t *st, char *err, size_t errlen)
 {
     if (st->wal_fd < 0 || fdatasync(st->wal_fd) == 0)
