@@ -1,4 +1,5 @@
-/* cmd_user: `netshopd user add NAME --data DIR` — adds an account with an argon2id hash. */
+/* cmd_user: `netshopd user add NAME --data DIR [--hash-cost COST]` — adds an account with an
+ * argon2id hash, at libsodium's interactive cost or, for load-test accounts, its minimum cost. */
 #include <getopt.h>
 #include <limits.h>
 #include <sodium.h>
@@ -14,7 +15,39 @@
 #include "server/paths.h"
 #include "store/store.h"
 
-static const char USAGE[] = "usage: netshopd user add NAME --data DIR  (password: no-echo prompt, or stdin)\n";
+static const char USAGE[] =
+    "usage: netshopd user add NAME --data DIR [--hash-cost interactive|minimal]\n"
+    "  The password is asked twice without echo, or read from the first line of stdin.\n"
+    "  --hash-cost interactive  argon2id at libsodium's interactive limits (default)\n"
+    "  --hash-cost minimal      argon2id at libsodium's minimum limits (1 pass, 8 KiB): for load-test\n"
+    "                           accounts only, since such a hash is cheap to attack offline\n";
+
+/* How expensive the account's password hash is. The server reads the parameters back from the
+ * stored string when it verifies, so either cost logs in the same way. */
+typedef enum { HASH_COST_INTERACTIVE, HASH_COST_MINIMAL } hash_cost_t;
+
+/* Parses a --hash-cost value. Returns 0, or -1 after a message quoting it. */
+static int parse_hash_cost(const char *s, hash_cost_t *out)
+{
+    if (strcmp(s, "interactive") == 0)
+        *out = HASH_COST_INTERACTIVE;
+    else if (strcmp(s, "minimal") == 0)
+        *out = HASH_COST_MINIMAL;
+    else {
+        fprintf(stderr, "netshopd: --hash-cost wants interactive or minimal, not '%s'\n", s);
+        return -1;
+    }
+    return 0;
+}
+
+/* Hashes password at the chosen cost into hash (crypto_pwhash_STRBYTES). Returns 0 or -1. */
+static int hash_password(hash_cost_t cost, const char *password, char *hash, size_t cap)
+{
+    if (cost == HASH_COST_INTERACTIVE)
+        return auth_hash_password(password, hash, cap);
+    return crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_MIN,
+                             crypto_pwhash_MEMLIMIT_MIN);
+}
 
 /* Reads one line from the terminal with echo off. Returns 0 or -1. */
 static int read_tty_line(const char *prompt, char *buf, size_t cap)
@@ -79,16 +112,25 @@ static bool valid_user_name(const char *name)
 
 int cmd_user(int argc, char **argv)
 {
-    static const struct option opts[] = {{"data", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"hash-cost", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
     const char *dir = NULL;
+    hash_cost_t cost = HASH_COST_INTERACTIVE;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c != 'd') {
+        if (c == 'd') {
+            dir = optarg;
+        } else if (c == 'c') {
+            if (parse_hash_cost(optarg, &cost) != 0)
+                return 2;
+        } else {
             fputs(USAGE, stderr);
             return 2;
         }
-        dir = optarg;
     }
     if (!dir || argc - optind != 2 || strcmp(argv[optind], "add") != 0) {
         fputs(USAGE, stderr);
@@ -102,12 +144,15 @@ int cmd_user(int argc, char **argv)
     }
     if (sodium_init() < 0)
         return 1;
+    if (cost == HASH_COST_MINIMAL)
+        fprintf(stderr, "netshopd: WARNING: user '%s' gets a minimal-cost password hash, fast to guess "
+                        "offline if the database leaks: for load tests only\n", name);
     char password[SHOP1_PASSWORD_MAX + 2], hash[crypto_pwhash_STRBYTES], err[256];
     int rc = 1;
     store_t *st = NULL;
     if (read_password("Password: ", true, password, sizeof password) != 0)
         goto out;
-    if (auth_hash_password(password, hash, sizeof hash) != 0) {
+    if (hash_password(cost, password, hash, sizeof hash) != 0) {
         fprintf(stderr, "netshopd: cannot hash the password (out of memory?)\n");
         goto out;
     }

@@ -39,7 +39,7 @@ const char *config_usage(void)
 {
     return "usage: netshopd --data DIR [options]\n"
            "       netshopd init --data DIR [--demo] [--catalog FILE] [--san NAME]... [--force]\n"
-           "       netshopd user add NAME --data DIR\n"
+           "       netshopd user add NAME --data DIR [--hash-cost interactive|minimal]\n"
            "options:\n"
            "  --listen ADDR            address to listen on (default 127.0.0.1)\n"
            "  --port N                 TLS/TCP and UDP port (default 5555; 0 = any free port)\n"

@@ -70,6 +70,10 @@ def client_binary():
     return os.path.join(build_dir(), "netshop")
 
 
+def bench_binary():
+    return os.path.join(build_dir(), "netshop-bench")
+
+
 def require_binary(path):
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise HarnessError("binary missing: %s (not built yet?)" % path)
@@ -237,9 +241,10 @@ class ShopServer:
     def ca(self):
         return os.path.join(self.data, "ca.crt")
 
-    def add_user(self, name, password):
-        """`netshopd user add NAME --data D` with the password on stdin; returns CompletedProcess."""
-        return run_tool([server_binary(), "user", "add", name, "--data", self.data],
+    def add_user(self, name, password, extra_args=()):
+        """`netshopd user add NAME --data D [extra_args]` with the password on stdin; returns
+        CompletedProcess."""
+        return run_tool([server_binary(), "user", "add", name, "--data", self.data] + list(extra_args),
                         input_text=password + "\n")
 
     def start(self, extra_args=None):
