@@ -50,7 +50,7 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 ALL_CFLAGS = $(CFLAGS) $(call pkgcflags,$(PKGS_SERVER) $(PKGS_CLIENT) $(PKGS_TEST))
 
 .PHONY: all deps run test check test-build test-asan fuzz install clean
-all: $(BUILD)/netshopd $(BUILD)/netshop $(BUILD)/netshop-bench
+all: $(BUILD)/netshopd $(BUILD)/netshop $(BUILD)/netshop-bench $(BUILD)/udp-echo
 
 deps:
 	@scripts/deps.sh
@@ -68,6 +68,10 @@ $(BUILD)/netshop: $(CLIENT_OBJ) $(PROTO_OBJ) $(CORE_OBJ)
 # The load generator: src/bench over the pure protocol and core layers, OpenSSL directly.
 $(BUILD)/netshop-bench: $(call obj,$(wildcard src/bench/*.c)) $(PROTO_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,openssl)
+
+# bench/udp's bare recvmmsg/sendmmsg echo server: the UDP limit of the machine, for comparison.
+$(BUILD)/udp-echo: $(call obj,bench/peers/udp_echo.c)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 # One test binary per module: pure-module tests link the pure layers; store tests add the store.
 $(BUILD)/tests/test_store_%: tests/unit/test_store_%.c $(STORE_OBJ) $(PROTO_OBJ) $(CORE_OBJ)

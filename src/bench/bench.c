@@ -53,6 +53,7 @@ void stats_merge(bench_stats_t *dst, const bench_stats_t *src)
     dst->fallbacks += src->fallbacks;
     dst->reconnects += src->reconnects;
     dst->sessions += src->sessions;
+    dst->held += src->held;
     for (size_t i = 0; i <= SHOP1_ERROR_COUNT; i++)
         dst->server_errors[i] += src->server_errors[i];
     for (size_t i = 0; i < BERR_LOCAL_COUNT; i++)

@@ -51,6 +51,7 @@ typedef struct {
     uint64_t fallbacks;       /* UDP BUYs finished over TLS after their retries */
     uint64_t reconnects;      /* connections re-opened after a failure */
     uint64_t sessions;        /* successful LOGINs (orders opened by purchase modes) */
+    uint64_t held;            /* hold: connections still open and set up when the hold ended */
     uint64_t server_errors[SHOP1_ERROR_COUNT + 1]; /* by code; [SHOP1_ERROR_COUNT]: unknown code */
     uint64_t local_errors[BERR_LOCAL_COUNT];
     hist_t *hist;             /* latency (us) of the requests counted in ops */

@@ -29,10 +29,11 @@ static bool wait_and_run(control_t *c, int64_t deadline_ns, char *err, size_t er
     return true;
 }
 
-bool control_open(control_t *c, const struct sockaddr *addr, socklen_t addrlen, tls_io_ctx_t *ctx,
-                  const char *host, char *err, size_t errlen)
+static bool open_conn(control_t *c, const struct sockaddr *addr, socklen_t addrlen, tls_io_ctx_t *ctx,
+                      const char *host, bool greeting, char *err, size_t errlen)
 {
     tc_init(&c->tc);
+    c->tc.no_greeting = !greeting;
     if (!tc_connect(&c->tc, addr, addrlen, ctx, host)) {
         snprintf(err, errlen, "%s", c->tc.err);
         return false;
@@ -45,6 +46,18 @@ bool control_open(control_t *c, const struct sockaddr *addr, socklen_t addrlen, 
         }
     }
     return true;
+}
+
+bool control_open(control_t *c, const struct sockaddr *addr, socklen_t addrlen, tls_io_ctx_t *ctx,
+                  const char *host, char *err, size_t errlen)
+{
+    return open_conn(c, addr, addrlen, ctx, host, true, err, errlen);
+}
+
+bool control_open_no_greeting(control_t *c, const struct sockaddr *addr, socklen_t addrlen, tls_io_ctx_t *ctx,
+                              const char *host, char *err, size_t errlen)
+{
+    return open_conn(c, addr, addrlen, ctx, host, false, err, errlen);
 }
 
 bool control_request(control_t *c, const char *line, control_row_fn on_row, void *arg, control_final_t *final,
@@ -94,7 +107,7 @@ bool control_request(control_t *c, const char *line, control_row_fn on_row, void
 
 void control_close(control_t *c)
 {
-    if (c->tc.state == TC_READY && tc_queue(&c->tc, "QUIT\n", 5))
+    if (c->tc.state == TC_READY && !c->tc.no_greeting && tc_queue(&c->tc, "QUIT\n", 5))
         (void)tc_flush(&c->tc);
     tc_destroy(&c->tc);
 }

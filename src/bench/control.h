@@ -33,13 +33,18 @@ typedef bool (*control_row_fn)(void *arg, const shop1_reply_line_t *row);
 bool control_open(control_t *c, const struct sockaddr *addr, socklen_t addrlen, tls_io_ctx_t *ctx,
                   const char *host, char *err, size_t errlen);
 
+/* The same for a server that is not netshopd (--protocol http): connects and verifies the
+ * certificate, expects no greeting. Only control_close may follow. */
+bool control_open_no_greeting(control_t *c, const struct sockaddr *addr, socklen_t addrlen, tls_io_ctx_t *ctx,
+                              const char *host, char *err, size_t errlen);
+
 /* Sends one request line (without LF) and reads its reply: rows to on_row (may be NULL), the
  * final line into *final. Returns false (err filled) when the connection failed; an ERR reply is
  * a normal reply. */
 bool control_request(control_t *c, const char *line, control_row_fn on_row, void *arg, control_final_t *final,
                      char *err, size_t errlen);
 
-/* Says QUIT (without waiting for the answer) and closes. */
+/* Says QUIT to netshopd (without waiting for the answer) and closes. */
 void control_close(control_t *c);
 
 #endif

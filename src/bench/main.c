@@ -19,6 +19,7 @@
 #include "bench/options.h"
 #include "bench/report.h"
 #include "bench/setup.h"
+#include "bench/udp_peer.h"
 #include "bench/worker.h"
 
 #define EXIT_BAD_RUN 1
@@ -26,10 +27,13 @@
 #define WAIT_SLICE_MS 100
 #define SETUP_TIMEOUT_NS (60LL * 1000000000LL) /* the warm-up starts then even if connections lag */
 
-/* Enough file descriptors for every connection's TCP and UDP sockets. */
-static bool raise_fd_limit(int connections, char *err, size_t errlen)
+/* Enough file descriptors for every connection's TCP and UDP sockets (modes that never open a UDP
+ * socket need one per connection). */
+static bool raise_fd_limit(bench_mode_t mode, int connections, char *err, size_t errlen)
 {
-    rlim_t need = (rlim_t)connections * 2 + 64;
+    bool tls_only = mode == MODE_TLS_BUY || mode == MODE_TLS_BROWSE || mode == MODE_LOGIN ||
+                    mode == MODE_HANDSHAKE || mode == MODE_HOLD;
+    rlim_t need = (rlim_t)connections * (tls_only ? 1 : 2) + 64;
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
         return true;
@@ -152,17 +156,20 @@ int main(int argc, char **argv)
     worker_t *workers = NULL;
     int nworkers = opt.threads, started = 0;
     bench_stats_t total = {0};
-    if (!raise_fd_limit(opt.connections, err, sizeof err) || !(run.tls = tls_io_ctx_new(opt.ca_file, err, sizeof err))) {
+    bool peer = udp_peer_mode(opt.mode); /* bench/udp's peers: no TLS, no control connection */
+    if (!raise_fd_limit(opt.mode, opt.connections, err, sizeof err) ||
+        (peer ? !udp_peer_resolve(&run, err, sizeof err) : !(run.tls = tls_io_ctx_new(opt.ca_file, err, sizeof err)))) {
         fprintf(stderr, "netshop-bench: %s\n", err);
         goto out;
     }
     control_t ctl;
-    if (!setup_connect(&run, &ctl, err, sizeof err)) {
+    if (!peer && !setup_connect(&run, &ctl, err, sizeof err)) {
         fprintf(stderr, "netshop-bench: %s\n", err);
         goto out;
     }
-    bool set_up = setup_catalog(&run, &ctl, err, sizeof err);
-    control_close(&ctl);
+    bool set_up = peer || setup_catalog(&run, &ctl, err, sizeof err);
+    if (!peer)
+        control_close(&ctl);
     if (!set_up) {
         fprintf(stderr, "netshop-bench: %s\n", err);
         goto out;

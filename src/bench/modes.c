@@ -7,7 +7,10 @@
  *     |                            |                                   |    `--> LOGIN --OK--'
  *     `------- failure, backoff ---+---- (any phase) --------------------'
  *   tls-browse and login go from the greeting straight to RUNNING; handshake closes at the
- *   greeting and connects again; udp-browse has no TLS: PROBE (ask for an address token) -> RUNNING.
+ *   greeting (or the first session ticket) and connects again; udp-browse has no TLS: PROBE (ask
+ *   for an address token) -> RUNNING. hold starts DOWN and connects when its thread has room
+ *   (hold.c), logs in (--protocol http: one GET, in CONNECTING) and stays RUNNING, sending nothing.
+ *   udp-echo and memcached-get (bench/udp's peers, udp_peer.h) have nothing to set up: RUNNING.
  *   LOGIN refused (AUTH_FAILED, RATE_LIMITED) -> DONE: hammering a refusing server measures nothing.
  *
  * Accounting: an operation is counted in ops (and its latency recorded) when its reply is OK or
@@ -24,6 +27,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "bench/hold.h"
+#include "bench/udp_peer.h"
 #include "proto/shop1.h"
 
 #define BACKOFF_MIN_MS 100
@@ -47,6 +52,8 @@ static bench_mode_t mode_of(const bconn_t *c)
  * starts when every connection is. */
 static void set_phase(bconn_t *c, bconn_phase_t phase)
 {
+    if (mode_of(c) == MODE_HOLD)
+        hold_phase_changed(c->phase, phase);
     c->phase = phase;
     if (!c->ready_counted && (phase == BC_RUNNING || phase == BC_DONE)) {
         c->ready_counted = true;
@@ -372,7 +379,7 @@ static bool send_buy_udp(bconn_t *c, int64_t now_ns)
     int item = next_item(c);
     char text[64];
     int n = snprintf(text, sizeof text, "BUY %d %d", c->w->run->items[item].sno, o->qty);
-    if (udp_conn_submit(&c->udp, c->w->aead, text, (size_t)n, item, true, now_ns) < 0)
+    if (udp_conn_submit(&c->udp, text, (size_t)n, item, true, now_ns) < 0)
         return false;
     c->in_flight++;
     return true;
@@ -389,7 +396,18 @@ static bool send_browse_udp(bconn_t *c, int64_t now_ns)
         n = snprintf(text, sizeof text, "BROWSE %s", run->browse_args[c->cursor++ % run->nbrowse]);
     if (n < 0 || (size_t)n >= sizeof text)
         return false;
-    if (udp_conn_submit(&c->udp, c->w->aead, text, (size_t)n, 0, true, now_ns) < 0)
+    if (udp_conn_submit(&c->udp, text, (size_t)n, 0, true, now_ns) < 0)
+        return false;
+    c->in_flight++;
+    return true;
+}
+
+/* udp-echo, memcached-get: the mode's one request. */
+static bool send_peer_request(bconn_t *c, int64_t now_ns)
+{
+    char text[UDP_CONN_TEXT_MAX];
+    size_t n = udp_peer_request_text(opts_of(c), text);
+    if (udp_conn_submit(&c->udp, text, n, 0, true, now_ns) < 0)
         return false;
     c->in_flight++;
     return true;
@@ -399,7 +417,7 @@ static bool send_browse_udp(bconn_t *c, int64_t now_ns)
 static void send_probe(bconn_t *c, int64_t now_ns)
 {
     const char *probe = c->w->run->probe_command;
-    c->probe_slot = udp_conn_submit(&c->udp, c->w->aead, probe, strlen(probe), PROBE_TAG, false, now_ns);
+    c->probe_slot = udp_conn_submit(&c->udp, probe, strlen(probe), PROBE_TAG, false, now_ns);
     c->next_probe_ns = now_ns + PROBE_RETRY_NS;
     if (c->probe_slot < 0 && c->phase == BC_PROBE)
         set_phase(c, BC_RUNNING); /* no slot or no probe: run without a token */
@@ -469,6 +487,11 @@ static void fill(bconn_t *c, int64_t now_ns)
         while (c->in_flight < k && send_browse_udp(c, now_ns)) {
         }
         break;
+    case MODE_UDP_ECHO:
+    case MODE_MEMCACHED_GET:
+        while (c->in_flight < k && send_peer_request(c, now_ns)) {
+        }
+        break;
     case MODE_HANDSHAKE:
     case MODE_COUNT:
     default:
@@ -482,6 +505,13 @@ static void flush_tls(bconn_t *c, int64_t now_ns)
 {
     if (c->tls.state == TC_READY && c->tls.out_len > c->tls.out_off && tc_flush(&c->tls) == TC_STEP_FAILED)
         connection_failed(c, error_of_failure(c->tls.failure), c->tls.err, now_ns);
+}
+
+/* Sends the datagrams the event or tick queued, a batch per system call. */
+static void flush_udp(bconn_t *c)
+{
+    if (c->has_udp && c->udp.nqueued > 0)
+        udp_conn_flush(&c->udp, c->w->aead);
 }
 
 /* ---- TLS replies ---- */
@@ -587,6 +617,28 @@ static void handshake_done(bconn_t *c, int64_t now_ns)
         start_tls(c, now_ns);
 }
 
+/* hold --protocol http: the handshake is done (READY): one GET; its response: held. Anything the
+ * server sends after that is unexpected. */
+static void on_http_event(bconn_t *c, tc_step_t step, int64_t now_ns)
+{
+    if (step == TC_STEP_READY && !hold_queue_http_request(c)) {
+        connection_failed(c, BERR_PROTOCOL, "cannot queue the HTTP request (out of memory)", now_ns);
+        return;
+    }
+    if (c->tls.in_off == c->tls.in_len)
+        return;
+    if (c->phase != BC_CONNECTING) {
+        connection_failed(c, BERR_PROTOCOL, "the server sent something during the hold", now_ns);
+        return;
+    }
+    char msg[160];
+    hold_http_t r = hold_read_http_response(&c->tls, msg, sizeof msg);
+    if (r == HOLD_HTTP_BAD)
+        connection_failed(c, BERR_PROTOCOL, msg, now_ns);
+    else if (r == HOLD_HTTP_OK)
+        set_phase(c, BC_RUNNING);
+}
+
 static void on_tls_event(bconn_t *c, int64_t now_ns)
 {
     if (c->tls.state == TC_CLOSED || c->tls.state == TC_FAILED)
@@ -596,6 +648,15 @@ static void on_tls_event(bconn_t *c, int64_t now_ns)
         connection_failed(c, error_of_failure(c->tls.failure), c->tls.err, now_ns);
         return;
     }
+    if (mode_of(c) == MODE_HANDSHAKE && opts_of(c)->handshake_until == UNTIL_TICKET) {
+        if (tc_tickets(&c->tls) > 0)
+            handshake_done(c, now_ns);
+        return;
+    }
+    if (mode_of(c) == MODE_HOLD && opts_of(c)->protocol == PROTO_HTTP) {
+        on_http_event(c, step, now_ns);
+        return;
+    }
     if (step == TC_STEP_READY) {
         switch (mode_of(c)) {
         case MODE_HANDSHAKE:
@@ -603,6 +664,7 @@ static void on_tls_event(bconn_t *c, int64_t now_ns)
             return;
         case MODE_TLS_BUY:
         case MODE_UDP_BUY:
+        case MODE_HOLD:
             if (!send_login(c, RQ_LOGIN, now_ns)) {
                 connection_failed(c, BERR_PROTOCOL, "cannot queue LOGIN", now_ns);
                 return;
@@ -648,10 +710,36 @@ static bool parse_udp_reply(char *text, size_t len, shop1_reply_line_t *final, i
     return have_final;
 }
 
+/* udp-echo, memcached-get: a complete reply. */
+static void on_peer_reply(bconn_t *c, int slot, const char *text, size_t len, int64_t now_ns)
+{
+    udp_slot_t *s = &c->udp.slots[slot];
+    switch (udp_peer_judge(mode_of(c), text, len, s->parts)) {
+    case UDP_PEER_ANSWERED:
+        count_ok(c, s->started_ns, now_ns);
+        break;
+    case UDP_PEER_MISS:
+        count_local_error(c, BERR_PROTOCOL, "memcached answered END without VALUE: is key '%s' set?",
+                          opts_of(c)->memcached_key);
+        break;
+    case UDP_PEER_BAD_REPLY:
+    default:
+        count_local_error(c, BERR_PROTOCOL, "unexpected reply '%.*s'", (int)strcspn(text, "\r\n"), text);
+        break;
+    }
+    udp_conn_release(&c->udp, slot);
+    c->in_flight--;
+    fill(c, now_ns);
+}
+
 static void on_udp_reply(void *arg, int slot, char *text, size_t len, bool more)
 {
     bconn_t *c = arg;
     int64_t now_ns = bench_now_ns();
+    if (udp_peer_mode(mode_of(c))) {
+        on_peer_reply(c, slot, text, len, now_ns);
+        return;
+    }
     udp_slot_t *s = &c->udp.slots[slot];
     shop1_reply_line_t final;
     int64_t order_id;
@@ -672,7 +760,7 @@ static void on_udp_reply(void *arg, int slot, char *text, size_t len, bool more)
     if (!ok) {
         count_local_error(c, BERR_PROTOCOL, "malformed reply datagram");
     } else if (more && final.kind == SHOP1_LINE_OK && s->page < UINT16_MAX) {
-        udp_conn_next_page(&c->udp, c->w->aead, slot, (uint16_t)(s->page + 1), now_ns);
+        udp_conn_next_page(&c->udp, slot, (uint16_t)(s->page + 1), now_ns);
         return;
     } else if (mode_of(c) == MODE_UDP_BUY) {
         buy_outcome(c, &final, s->tag, order_id, s->started_ns, now_ns);
@@ -731,6 +819,7 @@ bool mode_conn_init(bconn_t *c, worker_t *w, int id)
     c->tls_watch = (bench_watch_t){.c = c, .udp = false};
     c->udp_watch = (bench_watch_t){.c = c, .udp = true};
     tc_init(&c->tls);
+    c->tls.no_greeting = o->protocol == PROTO_HTTP;
     c->udp.fd = -1;
     /* Where this connection starts in the item / category rotation: spread out by the seed. */
     c->cursor = (o->seed * 0x9E3779B97F4A7C15ULL >> 17) + (uint64_t)id;
@@ -738,10 +827,11 @@ bool mode_conn_init(bconn_t *c, worker_t *w, int id)
     c->fifo = calloc((size_t)c->fifo_cap, sizeof *c->fifo);
     if (c->fifo == NULL)
         return false;
-    if (o->mode == MODE_UDP_BUY || o->mode == MODE_UDP_BROWSE) {
+    if (o->mode == MODE_UDP_BUY || o->mode == MODE_UDP_BROWSE || udp_peer_mode(o->mode)) {
         /* udp-browse keeps one more slot for the token probe. */
         int slots = o->outstanding + (o->mode == MODE_UDP_BROWSE ? 1 : 0);
-        if (!udp_conn_init(&c->udp, slots, o->udp_timeout_ms, o->udp_retries))
+        udp_proto_t proto = udp_peer_mode(o->mode) ? udp_peer_proto(o->mode) : UDP_PROTO_SHOP1;
+        if (!udp_conn_init(&c->udp, proto, slots, o->udp_timeout_ms, o->udp_retries))
             return false;
         c->has_udp = true;
     }
@@ -759,20 +849,29 @@ void mode_conn_free(bconn_t *c)
 
 void mode_conn_start(bconn_t *c, int64_t now_ns)
 {
-    if (mode_of(c) == MODE_UDP_BROWSE) {
+    if (mode_of(c) == MODE_UDP_BROWSE || udp_peer_mode(mode_of(c))) {
         ensure_udp(c);
         if (c->udp.fd < 0) {
             set_phase(c, BC_DONE);
             return;
         }
         worker_sync_watch(c->w, c);
+        if (udp_peer_mode(mode_of(c))) {
+            set_phase(c, BC_RUNNING);
+            return;
+        }
         set_phase(c, BC_PROBE);
         send_probe(c, now_ns);
+        flush_udp(c);
         return;
     }
     if (mode_of(c) == MODE_HANDSHAKE) {
         c->ready_counted = true; /* nothing to set up: every handshake is the work */
         bench_run_mark_ready(c->w->run, now_ns);
+    }
+    if (mode_of(c) == MODE_HOLD) {
+        c->retry_at_ns = now_ns; /* DOWN: the tick connects it once its thread has room */
+        return;
     }
     start_tls(c, now_ns);
 }
@@ -786,23 +885,30 @@ void mode_on_event(bconn_t *c, bool udp, int64_t now_ns)
         on_tls_event(c, now_ns);
     }
     flush_tls(c, now_ns);
+    flush_udp(c);
     worker_sync_watch(c->w, c);
 }
 
 void mode_on_tick(bconn_t *c, int64_t now_ns)
 {
-    if (c->phase == BC_DOWN && worker_running(c->w, now_ns) && now_ns >= c->retry_at_ns) {
-        if (mode_of(c) != MODE_HANDSHAKE)
+    bool hold = mode_of(c) == MODE_HOLD;
+    if (hold)
+        hold_announce(c->w->run, now_ns);
+    if (c->phase == BC_DOWN && worker_running(c->w, now_ns) && now_ns >= c->retry_at_ns &&
+        (!hold || hold_may_open(c))) {
+        /* (A hold connection's first start is no reconnect: it has never started, op_start_ns 0.) */
+        if (mode_of(c) != MODE_HANDSHAKE && !(hold && c->op_start_ns == 0))
             c->w->stats.reconnects++;
         start_tls(c, now_ns);
     }
     if (c->has_udp && c->udp.fd >= 0) {
-        udp_conn_on_timer(&c->udp, c->w->aead, now_ns, on_udp_give_up, c);
+        udp_conn_on_timer(&c->udp, now_ns, on_udp_give_up, c);
         c->w->stats.retransmits += c->udp.retransmits;
         c->udp.retransmits = 0;
     }
     fill(c, now_ns);
     flush_tls(c, now_ns);
+    flush_udp(c);
     worker_sync_watch(c->w, c);
 }
 
@@ -823,7 +929,9 @@ void mode_conn_finish(bconn_t *c)
         c->in_flight = 0;
         bench_note_error(c->w->run, "connection %d: %d request(s) unanswered at the end", c->id, lost);
     }
-    if (c->tls.state == TC_READY) {
+    if (mode_of(c) == MODE_HOLD && c->phase == BC_RUNNING && c->tls.state == TC_READY)
+        c->w->stats.held++;
+    if (c->tls.state == TC_READY && opts_of(c)->protocol == PROTO_SHOP1) {
         c->fifo_head = c->fifo_len = 0;
         if (tc_queue(&c->tls, "QUIT\n", 5))
             (void)tc_flush(&c->tls);

@@ -13,6 +13,7 @@
 static const char *const MODE_NAMES[MODE_COUNT] = {
     [MODE_TLS_BUY] = "tls-buy",       [MODE_UDP_BUY] = "udp-buy", [MODE_UDP_BROWSE] = "udp-browse",
     [MODE_TLS_BROWSE] = "tls-browse", [MODE_LOGIN] = "login",     [MODE_HANDSHAKE] = "handshake",
+    [MODE_HOLD] = "hold",             [MODE_UDP_ECHO] = "udp-echo", [MODE_MEMCACHED_GET] = "memcached-get",
 };
 
 const char *bench_mode_name(bench_mode_t mode)
@@ -35,7 +36,10 @@ void options_usage(FILE *out)
           "  udp-browse   anonymous BROWSE datagrams with an address token (--udp-page-small: ITEM)\n"
           "  tls-browse   BROWSE over TLS\n"
           "  login        LOGIN/LOGOUT on open connections (password hashing throughput)\n"
-          "  handshake    full TLS handshakes: connect, greeting, close (no resumption)\n"
+          "  handshake    full TLS handshakes: connect, greeting (or ticket), close (no resumption)\n"
+          "  hold         open every connection, log in, then hold them idle for --duration\n"
+          "  udp-echo     64-byte datagrams to bench/udp's bare echo server (no SHOP/1, no TLS)\n"
+          "  memcached-get  memcached UDP \"get <--key>\" requests (no SHOP/1, no TLS)\n"
           "\n"
           "Options:\n"
           "  --host H              server name or address, checked against its certificate\n"
@@ -63,6 +67,13 @@ void options_usage(FILE *out)
           "                        (default 1)\n"
           "  --max-errors N        errors tolerated before the exit status is 1\n"
           "                        (default 0 in purchase modes, no limit otherwise)\n"
+          "  --handshake-until E   handshake: a handshake is done at the SHOP/1 greeting\n"
+          "                        (E = greeting, default) or at the server's first session ticket\n"
+          "                        (E = ticket: the same end point for any TLS 1.3 server)\n"
+          "  --protocol P          what the server speaks inside TLS: shop1 (default), or http for a\n"
+          "                        web server (handshake --handshake-until ticket; hold, whose\n"
+          "                        connections then send one GET / instead of LOGIN)\n"
+          "  --key K               memcached-get: the key asked for (default netshop-bench)\n"
           "  --json                one JSON object on stdout (the summary goes to stderr)\n"
           "  -h, --help            this text\n"
           "\n"
@@ -195,6 +206,18 @@ static bool parse_users(bench_options_t *o, const char *list)
     return true;
 }
 
+/* A memcached key: 1..BENCH_KEY_MAX bytes, no spaces or control characters. */
+static bool memcached_key_valid(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > BENCH_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
 static bool parse_mode(const char *s, bench_mode_t *out)
 {
     for (int m = 0; m < MODE_COUNT; m++) {
@@ -204,7 +227,7 @@ static bool parse_mode(const char *s, bench_mode_t *out)
         }
     }
     fprintf(stderr, "netshop-bench: unknown mode '%s' (tls-buy, udp-buy, udp-browse, tls-browse, login, "
-                    "handshake)\n", s);
+                    "handshake, hold, udp-echo, memcached-get)\n", s);
     return false;
 }
 
@@ -248,6 +271,21 @@ static bool check_combination(bench_options_t *o, const char *user, const char *
         fputs("netshop-bench: --item is for tls-buy, udp-buy and udp-browse --udp-page-small\n", stderr);
         return false;
     }
+    if (o->handshake_until != UNTIL_GREETING && o->mode != MODE_HANDSHAKE) {
+        fputs("netshop-bench: --handshake-until is for handshake\n", stderr);
+        return false;
+    }
+    if (o->protocol == PROTO_HTTP &&
+        !(o->mode == MODE_HOLD || (o->mode == MODE_HANDSHAKE && o->handshake_until == UNTIL_TICKET))) {
+        fputs("netshop-bench: --protocol http is for hold and handshake --handshake-until ticket\n", stderr);
+        return false;
+    }
+    if (o->memcached_key[0] != '\0' && o->mode != MODE_MEMCACHED_GET) {
+        fputs("netshop-bench: --key is for memcached-get\n", stderr);
+        return false;
+    }
+    if (o->mode == MODE_MEMCACHED_GET && o->memcached_key[0] == '\0')
+        snprintf(o->memcached_key, sizeof o->memcached_key, "%s", "netshop-bench");
     if (o->threads > o->connections) {
         fprintf(stderr, "netshop-bench: --threads %d is more than --connections %d\n", o->threads, o->connections);
         return false;
@@ -261,7 +299,8 @@ options_result_t options_parse(bench_options_t *o, int argc, char **argv)
 {
     enum { O_MODE = 1, O_HOST, O_PORT, O_CA, O_CONNS, O_THREADS, O_DURATION, O_WARMUP, O_OUTSTANDING,
            O_ITEM, O_SPREAD, O_CATEGORY, O_PAGE_SMALL, O_USER, O_PASSWORD, O_USERS, O_UDP_TIMEOUT,
-           O_UDP_RETRIES, O_ORDER_LINES, O_QTY, O_SEED, O_MAX_ERRORS, O_JSON, O_HELP };
+           O_UDP_RETRIES, O_ORDER_LINES, O_QTY, O_SEED, O_MAX_ERRORS, O_UNTIL, O_PROTOCOL, O_KEY, O_JSON,
+           O_HELP };
     static const struct option opts[] = {
         {"mode", required_argument, NULL, O_MODE},
         {"host", required_argument, NULL, O_HOST},
@@ -285,6 +324,9 @@ options_result_t options_parse(bench_options_t *o, int argc, char **argv)
         {"qty", required_argument, NULL, O_QTY},
         {"seed", required_argument, NULL, O_SEED},
         {"max-errors", required_argument, NULL, O_MAX_ERRORS},
+        {"handshake-until", required_argument, NULL, O_UNTIL},
+        {"protocol", required_argument, NULL, O_PROTOCOL},
+        {"key", required_argument, NULL, O_KEY},
         {"json", no_argument, NULL, O_JSON},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -391,6 +433,34 @@ options_result_t options_parse(bench_options_t *o, int argc, char **argv)
             if (!parse_long(name, optarg, 0, 1000000000L, &v))
                 return OPTIONS_USAGE;
             o->max_errors = v;
+            break;
+        case O_UNTIL:
+            if (strcmp(optarg, "greeting") == 0) {
+                o->handshake_until = UNTIL_GREETING;
+            } else if (strcmp(optarg, "ticket") == 0) {
+                o->handshake_until = UNTIL_TICKET;
+            } else {
+                fprintf(stderr, "netshop-bench: --handshake-until wants greeting or ticket, not '%s'\n", optarg);
+                return OPTIONS_USAGE;
+            }
+            break;
+        case O_PROTOCOL:
+            if (strcmp(optarg, "shop1") == 0) {
+                o->protocol = PROTO_SHOP1;
+            } else if (strcmp(optarg, "http") == 0) {
+                o->protocol = PROTO_HTTP;
+            } else {
+                fprintf(stderr, "netshop-bench: --protocol wants shop1 or http, not '%s'\n", optarg);
+                return OPTIONS_USAGE;
+            }
+            break;
+        case O_KEY:
+            if (!memcached_key_valid(optarg)) {
+                fprintf(stderr, "netshop-bench: --key wants 1 to %d bytes without spaces, not '%s'\n", BENCH_KEY_MAX,
+                        optarg);
+                return OPTIONS_USAGE;
+            }
+            snprintf(o->memcached_key, sizeof o->memcached_key, "%s", optarg);
             break;
         case O_JSON: o->json = true; break;
         case 'h':

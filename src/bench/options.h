@@ -13,6 +13,7 @@
 #define BENCH_THREADS_MAX 64
 #define BENCH_OUTSTANDING_MAX 1024   /* requests in flight per connection */
 #define BENCH_CATEGORY_MAX 128       /* bytes of a --category value */
+#define BENCH_KEY_MAX 150            /* bytes of a --key value (memcached allows 250) */
 
 typedef enum {
     MODE_TLS_BUY,
@@ -21,8 +22,23 @@ typedef enum {
     MODE_TLS_BROWSE,
     MODE_LOGIN,
     MODE_HANDSHAKE,
+    MODE_HOLD,
+    MODE_UDP_ECHO,        /* bench/udp's peers (udp_peer.h) */
+    MODE_MEMCACHED_GET,
     MODE_COUNT
 } bench_mode_t;
+
+/* handshake mode: when one handshake counts as done. */
+typedef enum {
+    UNTIL_GREETING = 0,  /* the SHOP/1 greeting arrived */
+    UNTIL_TICKET,        /* the server's first session ticket arrived (any TLS 1.3 server) */
+} bench_until_t;
+
+/* What the server speaks inside TLS. */
+typedef enum {
+    PROTO_SHOP1 = 0,     /* netshopd */
+    PROTO_HTTP,          /* a web server, for comparison: no greeting, no control connection */
+} bench_protocol_t;
 
 /* The option word of a mode ("tls-buy"). */
 const char *bench_mode_name(bench_mode_t mode);
@@ -55,6 +71,9 @@ typedef struct {
     int udp_retries;          /* retransmissions before giving up (udp-buy: then TLS) */
     int order_lines;          /* BUYs per session before LOGOUT/LOGIN starts a new order */
     int qty;                  /* units per BUY */
+    bench_until_t handshake_until;
+    bench_protocol_t protocol;
+    char memcached_key[BENCH_KEY_MAX + 1]; /* memcached-get: the key every request gets */
     bool json;
     uint64_t seed;
     long max_errors;          /* -1: no limit */

@@ -33,11 +33,16 @@ void report_print_text(FILE *out, const report_t *r)
             label[0] ? ", " : "", label, r->interrupted ? " (interrupted)" : "");
     fprintf(out, "  time         set-up %.2f s, warm-up %.1f s, measured %.2f s\n", r->setup_s, o->warmup_s,
             r->measured_s);
-    fprintf(out, "  requests     %" PRIu64 " answered, %.1f/s\n", s->ops, ops_per_sec(r));
-    fprintf(out, "  latency us   p50 %" PRIu64 "  p90 %" PRIu64 "  p99 %" PRIu64 "  p99.9 %" PRIu64 "  max %" PRIu64
-                 "  (mean %.0f)\n",
-            hist_percentile(s->hist, 50), hist_percentile(s->hist, 90), hist_percentile(s->hist, 99),
-            hist_percentile(s->hist, 99.9), hist_max(s->hist), hist_mean(s->hist));
+    if (o->mode == MODE_HOLD) {
+        fprintf(out, "  held         %" PRIu64 " of %d connections to the end, idle (%s)\n", s->held,
+                o->connections, o->protocol == PROTO_HTTP ? "after one GET each" : "logged in");
+    } else {
+        fprintf(out, "  requests     %" PRIu64 " answered, %.1f/s\n", s->ops, ops_per_sec(r));
+        fprintf(out, "  latency us   p50 %" PRIu64 "  p90 %" PRIu64 "  p99 %" PRIu64 "  p99.9 %" PRIu64
+                     "  max %" PRIu64 "  (mean %.0f)\n",
+                hist_percentile(s->hist, 50), hist_percentile(s->hist, 90), hist_percentile(s->hist, 99),
+                hist_percentile(s->hist, 99.9), hist_max(s->hist), hist_mean(s->hist));
+    }
     fprintf(out, "  errors       %" PRIu64, s->errors);
     if (s->errors > 0) {
         const char *sep = " (";
@@ -166,6 +171,8 @@ void report_print_json(FILE *out, const report_t *r)
                  ",\"sessions\":%" PRIu64 ",",
             s->retransmits, s->fallbacks, s->reconnects, s->sessions);
     json_errors(out, s);
+    if (o->mode == MODE_HOLD)
+        fprintf(out, ",\"held\":%" PRIu64, s->held);
     if (o->udp_page_small && !o->item_given)
         fprintf(out, ",\"spread\":true");
     else if (o->udp_page_small)

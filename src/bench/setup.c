@@ -72,7 +72,10 @@ bool setup_connect(bench_run_t *run, control_t *ctl, char *err, size_t errlen)
     for (const struct addrinfo *ai = list; ai != NULL && !ok; ai = ai->ai_next) {
         if (ai->ai_addrlen > sizeof run->addr)
             continue;
-        if (control_open(ctl, ai->ai_addr, ai->ai_addrlen, run->tls, host, last, sizeof last)) {
+        bool opened = o->protocol == PROTO_HTTP
+                          ? control_open_no_greeting(ctl, ai->ai_addr, ai->ai_addrlen, run->tls, host, last, sizeof last)
+                          : control_open(ctl, ai->ai_addr, ai->ai_addrlen, run->tls, host, last, sizeof last);
+        if (opened) {
             memcpy(&run->addr, ai->ai_addr, ai->ai_addrlen);
             run->addrlen = ai->ai_addrlen;
             ok = true;

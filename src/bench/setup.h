@@ -12,7 +12,8 @@
 #include "bench/control.h"
 
 /* Resolves the options' host and port and opens a control connection to the first address that
- * answers with a verified greeting; stores that address in run->addr. Returns false with err. */
+ * answers with a verified greeting (--protocol http: a verified handshake); stores that address in
+ * run->addr. Returns false with err. */
 bool setup_connect(bench_run_t *run, control_t *ctl, char *err, size_t errlen);
 
 /* Reads what the run's mode needs from the catalog into run (items with stock_before, browse

@@ -199,8 +199,13 @@ tc_step_t tc_on_io(tls_conn_t *tc)
         }
         if (st != TLS_IO_OK)
             return fail(tc, st == TLS_IO_CLOSED ? TC_FAIL_CLOSED : TC_FAIL_TLS, "%s", tls_io_error(tc->io));
-        tc->state = TC_GREETING;
         tc->want_write = false;
+        if (tc->no_greeting) {
+            tc->state = TC_READY;
+            tc_step_t s = read_available(tc); /* what came with the handshake, tickets included */
+            return s != TC_STEP_NONE ? s : TC_STEP_READY;
+        }
+        tc->state = TC_GREETING;
     }
         /* fall through */
     case TC_GREETING: {
@@ -243,6 +248,11 @@ bool tc_queue(tls_conn_t *tc, const char *text, size_t len)
     memcpy(tc->out + tc->out_len, text, len);
     tc->out_len += len;
     return true;
+}
+
+unsigned tc_tickets(const tls_conn_t *tc)
+{
+    return tc->io != NULL ? tls_io_tickets(tc->io) : 0;
 }
 
 bool tc_wants_write(const tls_conn_t *tc)

@@ -5,6 +5,10 @@
  *
  *   tc_connect -> CONNECTING -> HANDSHAKE -> GREETING -> READY ... -> tc_close -> CLOSED
  *                      \___________\____________\__________\__> FAILED (tc->err says why)
+ *
+ * With no_greeting (a server that is not netshopd, e.g. a web server) HANDSHAKE goes straight to
+ * READY, and the caller takes whatever the server sends as raw bytes: in[in_off..in_len), consumed
+ * by advancing in_off.
  */
 #ifndef NETSHOP_BENCH_TLS_CONN_H
 #define NETSHOP_BENCH_TLS_CONN_H
@@ -40,6 +44,7 @@ typedef enum {
 typedef struct {
     tc_state_t state;
     tc_failure_t failure;
+    bool no_greeting;       /* set before tc_connect: READY right after the handshake */
     int fd;
     tls_io_t *io;
     bool want_write;        /* wait for the socket to be writable too */
@@ -50,7 +55,7 @@ typedef struct {
     char err[TC_ERR_MAX];
 } tls_conn_t;
 
-/* A closed connection with no buffers yet. */
+/* A closed connection with no buffers yet (expecting a SHOP/1 greeting). */
 void tc_init(tls_conn_t *tc);
 
 /* Starts connecting to addr; the certificate must match host. Returns true when under way (state
@@ -79,6 +84,9 @@ bool tc_next_line(tls_conn_t *tc, char **line, size_t *len);
 bool tc_queue(tls_conn_t *tc, const char *text, size_t len);
 /* Sends queued bytes now, as far as the socket takes them. */
 tc_step_t tc_flush(tls_conn_t *tc);
+
+/* Session tickets the server sent on the current connection so far (0 when there is none). */
+unsigned tc_tickets(const tls_conn_t *tc);
 
 /* True when the caller must also wait for writability. */
 bool tc_wants_write(const tls_conn_t *tc);

@@ -21,6 +21,7 @@ struct tls_io_ctx {
 struct tls_io {
     SSL *ssl;
     bool handshake_done;
+    unsigned tickets;           /* NewSessionTicket messages received */
     char err[TLS_IO_ERR_MAX];
 };
 
@@ -37,6 +38,17 @@ static void openssl_reason(char *buf, size_t cap)
         snprintf(buf, cap, "%s", reason);
     else
         ERR_error_string_n(e, buf, cap);
+}
+
+/* OpenSSL's new-session callback: a session ticket arrived on ssl. Counted, not kept (returning
+ * 0 leaves the session to OpenSSL, which frees it). */
+static int on_new_session(SSL *ssl, SSL_SESSION *session)
+{
+    (void)session;
+    tls_io_t *t = SSL_get_app_data(ssl);
+    if (t != NULL)
+        t->tickets++;
+    return 0;
 }
 
 tls_io_ctx_t *tls_io_ctx_new(const char *ca_file, char *err, size_t errlen)
@@ -61,8 +73,10 @@ tls_io_ctx_t *tls_io_ctx_new(const char *ca_file, char *err, size_t errlen)
     SSL_CTX *c = ctx->ssl_ctx;
     SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
-    /* Every connection is a full handshake: no client session cache, nothing to resume. */
-    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+    /* Every connection is a full handshake: nothing is ever resumed. The client "cache" mode only
+     * makes OpenSSL report each ticket to on_new_session; no session is stored. */
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(c, on_new_session);
     SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
     /* SHOP/1 frames its replies itself; a missing close_notify is just a close. */
@@ -109,6 +123,7 @@ tls_io_t *tls_io_new(tls_io_ctx_t *ctx, int fd, const char *host)
         free(t);
         return NULL;
     }
+    SSL_set_app_data(t->ssl, t);
     SSL_set_connect_state(t->ssl);
     return t;
 }
@@ -209,6 +224,11 @@ tls_io_status_t tls_io_write(tls_io_t *t, const void *buf, size_t len, size_t *p
         return TLS_IO_OK;
     }
     return status_of(t, rc, "TLS write");
+}
+
+unsigned tls_io_tickets(const tls_io_t *t)
+{
+    return t->tickets;
 }
 
 int tls_io_export(tls_io_t *t, const char *label, const uint8_t *context, size_t context_len, uint8_t *out,

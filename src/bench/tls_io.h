@@ -2,7 +2,8 @@
  * could be measured later. A client context verifies the server against one CA file; a
  * connection runs the handshake, reads and writes on a non-blocking socket (the caller waits for
  * readiness) and exports keying material for the UDP fast path. No session resumption: each
- * connection makes a full handshake. */
+ * connection makes a full handshake; the session tickets a server sends are counted (the end
+ * point of `--handshake-until ticket`), never stored or offered. */
 #ifndef NETSHOP_BENCH_TLS_IO_H
 #define NETSHOP_BENCH_TLS_IO_H
 
@@ -23,7 +24,7 @@ typedef enum {
     TLS_IO_ERROR,        /* TLS or socket failure; tls_io_error() says what */
 } tls_io_status_t;
 
-/* A client context: TLS 1.2 minimum, peer verification against ca_file only, no session cache.
+/* A client context: TLS 1.2 minimum, peer verification against ca_file only, no session stored.
  * Shared read-only by every thread. NULL with err filled when the CA file is unusable. */
 tls_io_ctx_t *tls_io_ctx_new(const char *ca_file, char *err, size_t errlen);
 void tls_io_ctx_free(tls_io_ctx_t *ctx);
@@ -42,6 +43,10 @@ tls_io_status_t tls_io_read(tls_io_t *t, void *buf, size_t cap, size_t *got);
 /* Writes up to len bytes (partial writes allowed; a retry after WANT_* may pass a moved buffer);
  * *put is the count when TLS_IO_OK. */
 tls_io_status_t tls_io_write(tls_io_t *t, const void *buf, size_t len, size_t *put);
+
+/* Session tickets (TLS 1.3 NewSessionTicket messages) received so far. They arrive after the
+ * handshake, so they are seen by tls_io_read (which returns WANT_READ when nothing else came). */
+unsigned tls_io_tickets(const tls_io_t *t);
 
 /* RFC 5705 / RFC 8446 §7.5 exporter: len bytes for label and context. Returns 0, or -1. */
 int tls_io_export(tls_io_t *t, const char *label, const uint8_t *context, size_t context_len, uint8_t *out,
