@@ -1,7 +1,8 @@
 /* udp_wire: the SHOP/1 datagram format (docs/PROTOCOL.md §7) — decoding and validating a
- * datagram, encoding a header, making and checking address-validation tokens, and cutting a
- * reply text into pages that fit one datagram. Pure: caller-owned buffers, times passed in,
- * no I/O, no threads, no global state. */
+ * datagram, encoding a header, making and checking address-validation tokens (one-shot, or with
+ * a caller-owned cache of per-epoch keys), and cutting a reply text into pages that fit one
+ * datagram. Pure: caller-owned buffers and caches, times passed in, no I/O, no threads, no
+ * global state. */
 
 #include "proto/udp_wire.h"
 
@@ -10,9 +11,11 @@
 #include <string.h>
 #include <sys/socket.h> /* AF_INET, AF_INET6: constants only */
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 /* Offsets of the header fields (spec table). */
 #define OFF_MAGIC 0
@@ -33,6 +36,9 @@
 #define SHA256_LEN 32
 /* MAC input: issue time (8), family byte (1), address (up to 16), port (2). */
 #define TOKEN_MAC_INPUT_MAX (TOKEN_TIME_LEN + 1 + 16 + 2)
+/* Epoch keys a udp_token_keys_t holds: a valid token's epoch is the previous, the current or
+ * (issued up to TOKEN_SKEW_SECONDS ahead) the next one. */
+#define TOKEN_KEY_SLOTS 3
 
 /* Paging: the smallest page capacity accepted, and what a cut line keeps (cap - PAGE_CUT_SPARE
  * bytes of it, then "...\n"). */
@@ -228,6 +234,32 @@ static uint8_t family_byte(int family, const uint8_t *addr_bytes, size_t addr_le
     return 0;
 }
 
+/* Writes the token MAC's input, issue BE8 || family byte || address || port BE2, and returns its
+ * length. addr_len is 4 or 16 (checked by family_byte). */
+static size_t token_mac_input(int64_t issue, uint8_t fam, const uint8_t *addr_bytes, size_t addr_len,
+                              uint16_t port, uint8_t input[static TOKEN_MAC_INPUT_MAX])
+{
+    size_t n = 0;
+    store_be(input + n, TOKEN_TIME_LEN, (uint64_t)issue);
+    n += TOKEN_TIME_LEN;
+    input[n++] = fam;
+    memcpy(input + n, addr_bytes, addr_len);
+    n += addr_len;
+    store_be(input + n, 2, port);
+    n += 2;
+    return n;
+}
+
+/* True when a token issued at `issue` may be used at `now`: issued no more than
+ * TOKEN_SKEW_SECONDS after now, and in now's epoch or the one before. */
+static bool token_time_ok(int64_t issue, int64_t now)
+{
+    /* issue - now computed in unsigned arithmetic: exact whenever issue > now. */
+    if (issue > now && (uint64_t)issue - (uint64_t)now > TOKEN_SKEW_SECONDS)
+        return false;
+    return token_epoch(issue) >= token_epoch(now) - 1;
+}
+
 /* Computes the token's MAC for issue time `issue`: HMAC-SHA256(key(epoch), issue BE8 || family
  * byte || address || port BE2) with key(epoch) = HMAC-SHA256(secret, epoch BE8), truncated to
  * TOKEN_MAC_LEN bytes into mac. Returns false on a crypto failure. Intermediate keys and MACs
@@ -239,14 +271,7 @@ static bool token_mac(const udp_token_secret_t *secret, int64_t issue, uint8_t f
     store_be(epoch_be, sizeof epoch_be, (uint64_t)token_epoch(issue));
 
     uint8_t input[TOKEN_MAC_INPUT_MAX];
-    size_t n = 0;
-    store_be(input + n, TOKEN_TIME_LEN, (uint64_t)issue);
-    n += TOKEN_TIME_LEN;
-    input[n++] = fam;
-    memcpy(input + n, addr_bytes, addr_len); /* addr_len is 4 or 16: checked by family_byte */
-    n += addr_len;
-    store_be(input + n, 2, port);
-    n += 2;
+    size_t n = token_mac_input(issue, fam, addr_bytes, addr_len, port, input);
 
     uint8_t key[SHA256_LEN], full[SHA256_LEN];
     unsigned key_len = 0, full_len = 0;
@@ -295,13 +320,163 @@ udp_token_result_t udp_token_check(const udp_token_secret_t *secret, int64_t now
     OPENSSL_cleanse(mac, sizeof mac);
     if (!same)
         return UDP_TOKEN_FORGED;
+    return token_time_ok(issue, now) ? UDP_TOKEN_VALID : UDP_TOKEN_EXPIRED;
+}
 
-    /* issue - now computed in unsigned arithmetic: exact whenever issue > now. */
-    if (issue > now && (uint64_t)issue - (uint64_t)now > TOKEN_SKEW_SECONDS)
+/* ---------------------------------------------------------------------------------------- */
+/* Token keys cached per thread
+ *
+ * The one-shot path above costs two HMAC() calls per token, each of which (OpenSSL 3) fetches
+ * the HMAC and SHA-256 implementations and schedules its key afresh. Here HMAC is fetched once,
+ * the secret is scheduled once (secret_ctx), and each epoch's key is derived once into a slot's
+ * MAC context; a token then costs one re-initialisation of that context (which restores the
+ * scheduled key: OpenSSL keeps the HMAC pads) and one MAC over at most 27 bytes.
+ *
+ * Invariant: a slot with keyed set holds in ctx the HMAC-SHA256 key key(epoch). A slot is
+ * replaced oldest epoch first; only epochs that pass token_time_ok are ever derived, and those
+ * number at most TOKEN_KEY_SLOTS at any time, so the slots never thrash. */
+
+typedef struct {
+    bool keyed;
+    int64_t epoch;
+    EVP_MAC_CTX *ctx;
+} token_key_slot_t;
+
+struct udp_token_keys {
+    EVP_MAC_CTX *secret_ctx; /* keyed with the server secret: derives key(epoch) */
+    token_key_slot_t slot[TOKEN_KEY_SLOTS];
+};
+
+/* Keys ctx for HMAC-SHA256 with key[0..len). */
+static bool mac_set_key(EVP_MAC_CTX *ctx, const uint8_t *key, size_t len)
+{
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    return EVP_MAC_init(ctx, key, len, params) == 1;
+}
+
+/* One HMAC-SHA256 with the key ctx already holds (a NULL key re-initialises with it). */
+static bool mac_with_key(EVP_MAC_CTX *ctx, const uint8_t *in, size_t len, uint8_t out[static SHA256_LEN])
+{
+    size_t n = 0;
+    return EVP_MAC_init(ctx, NULL, 0, NULL) == 1 && EVP_MAC_update(ctx, in, len) == 1 &&
+           EVP_MAC_final(ctx, out, &n, SHA256_LEN) == 1 && n == SHA256_LEN;
+}
+
+udp_token_keys_t *udp_token_keys_new(const udp_token_secret_t *secret)
+{
+    if (secret == NULL)
+        return NULL;
+    udp_token_keys_t *keys = OPENSSL_zalloc(sizeof *keys);
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    bool ok = keys != NULL && hmac != NULL;
+    if (ok) {
+        keys->secret_ctx = EVP_MAC_CTX_new(hmac);
+        ok = keys->secret_ctx != NULL && mac_set_key(keys->secret_ctx, secret->key, sizeof secret->key);
+    }
+    for (size_t i = 0; ok && i < TOKEN_KEY_SLOTS; i++) {
+        keys->slot[i].ctx = EVP_MAC_CTX_new(hmac);
+        ok = keys->slot[i].ctx != NULL;
+    }
+    EVP_MAC_free(hmac); /* each context holds its own reference */
+    if (!ok) {
+        udp_token_keys_free(keys);
+        return NULL;
+    }
+    return keys;
+}
+
+/* Freeing a MAC context wipes the key material it holds. */
+void udp_token_keys_free(udp_token_keys_t *keys)
+{
+    if (keys == NULL)
+        return;
+    EVP_MAC_CTX_free(keys->secret_ctx);
+    for (size_t i = 0; i < TOKEN_KEY_SLOTS; i++)
+        EVP_MAC_CTX_free(keys->slot[i].ctx);
+    OPENSSL_free(keys);
+}
+
+/* The slot keyed for epoch, deriving key(epoch) into the oldest (or an unused) slot if none is.
+ * NULL on a crypto failure. */
+static token_key_slot_t *epoch_slot(udp_token_keys_t *keys, int64_t epoch)
+{
+    token_key_slot_t *victim = &keys->slot[0];
+    for (size_t i = 0; i < TOKEN_KEY_SLOTS; i++) {
+        token_key_slot_t *s = &keys->slot[i];
+        if (s->keyed && s->epoch == epoch)
+            return s;
+        if (victim->keyed && (!s->keyed || s->epoch < victim->epoch))
+            victim = s;
+    }
+    uint8_t epoch_be[8], key[SHA256_LEN];
+    store_be(epoch_be, sizeof epoch_be, (uint64_t)epoch);
+    victim->keyed = false;
+    bool ok = mac_with_key(keys->secret_ctx, epoch_be, sizeof epoch_be, key) &&
+              mac_set_key(victim->ctx, key, sizeof key);
+    OPENSSL_cleanse(key, sizeof key);
+    if (!ok)
+        return NULL;
+    victim->keyed = true;
+    victim->epoch = epoch;
+    return victim;
+}
+
+/* token_mac with the cache: the same bytes. */
+static bool keys_mac(udp_token_keys_t *keys, int64_t issue, uint8_t fam, const uint8_t *addr_bytes,
+                     size_t addr_len, uint16_t port, uint8_t mac[static TOKEN_MAC_LEN])
+{
+    token_key_slot_t *slot = epoch_slot(keys, token_epoch(issue));
+    if (slot == NULL)
+        return false;
+    uint8_t input[TOKEN_MAC_INPUT_MAX];
+    size_t n = token_mac_input(issue, fam, addr_bytes, addr_len, port, input);
+    uint8_t full[SHA256_LEN];
+    bool ok = mac_with_key(slot->ctx, input, n, full);
+    if (ok)
+        memcpy(mac, full, TOKEN_MAC_LEN);
+    else
+        slot->keyed = false; /* derived afresh next time */
+    OPENSSL_cleanse(full, sizeof full);
+    return ok;
+}
+
+int udp_token_keys_make(udp_token_keys_t *keys, int64_t now, int family, const uint8_t *addr_bytes,
+                        size_t addr_len, uint16_t port, uint8_t out[static UDP_WIRE_TOKEN_LEN])
+{
+    uint8_t fam = family_byte(family, addr_bytes, addr_len);
+    if (fam == 0 || keys == NULL)
+        return -1;
+    uint8_t mac[TOKEN_MAC_LEN];
+    if (!keys_mac(keys, now, fam, addr_bytes, addr_len, port, mac))
+        return -1;
+    store_be(out, TOKEN_TIME_LEN, (uint64_t)now);
+    memcpy(out + TOKEN_TIME_LEN, mac, TOKEN_MAC_LEN);
+    OPENSSL_cleanse(mac, sizeof mac);
+    return 0;
+}
+
+/* The time first (EXPIRED, no key derived for an impossible epoch), then the MAC in constant
+ * time. A family/address-length mismatch or a crypto failure reads as FORGED. */
+udp_token_result_t udp_token_keys_check(udp_token_keys_t *keys, int64_t now, int family,
+                                        const uint8_t *addr_bytes, size_t addr_len, uint16_t port,
+                                        const uint8_t token[static UDP_WIRE_TOKEN_LEN])
+{
+    uint8_t fam = family_byte(family, addr_bytes, addr_len);
+    if (fam == 0 || keys == NULL)
+        return UDP_TOKEN_FORGED;
+    int64_t issue = (int64_t)load_be(token, TOKEN_TIME_LEN);
+    if (!token_time_ok(issue, now))
         return UDP_TOKEN_EXPIRED;
-    if (token_epoch(issue) < token_epoch(now) - 1)
-        return UDP_TOKEN_EXPIRED;
-    return UDP_TOKEN_VALID;
+    uint8_t mac[TOKEN_MAC_LEN];
+    if (!keys_mac(keys, issue, fam, addr_bytes, addr_len, port, mac))
+        return UDP_TOKEN_FORGED;
+    bool same = CRYPTO_memcmp(mac, token + TOKEN_TIME_LEN, TOKEN_MAC_LEN) == 0;
+    OPENSSL_cleanse(mac, sizeof mac);
+    return same ? UDP_TOKEN_VALID : UDP_TOKEN_FORGED;
 }
 
 /* ---------------------------------------------------------------------------------------- */

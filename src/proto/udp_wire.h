@@ -86,6 +86,32 @@ udp_token_result_t udp_token_check(const udp_token_secret_t *secret, int64_t now
                                    const uint8_t *addr_bytes, size_t addr_len, uint16_t port,
                                    const uint8_t token[static UDP_WIRE_TOKEN_LEN]);
 
+/* --- Token keys cached per thread. ---
+ *
+ * The same tokens as udp_token_make / udp_token_check, for a server that makes and checks many:
+ * HMAC-SHA256 is fetched once, each epoch's key is derived once (into a keyed MAC context that
+ * is re-initialised per token), and the secret itself is kept only inside a keyed MAC context.
+ * Not thread-safe: one cache per thread (the secret it was made from may be shared). */
+
+typedef struct udp_token_keys udp_token_keys_t;
+
+/* A cache for tokens of this secret; NULL on a crypto or memory failure. Free with
+ * udp_token_keys_free. */
+udp_token_keys_t *udp_token_keys_new(const udp_token_secret_t *secret);
+void udp_token_keys_free(udp_token_keys_t *keys);
+
+/* As udp_token_make: byte-for-byte the same token. */
+int udp_token_keys_make(udp_token_keys_t *keys, int64_t now, int family, const uint8_t *addr_bytes,
+                        size_t addr_len, uint16_t port, uint8_t out[static UDP_WIRE_TOKEN_LEN]);
+
+/* As udp_token_check, with one difference in the reasons for refusing: the issue time is checked
+ * before the MAC, so a token outside the validity window reads as EXPIRED whatever its MAC (no
+ * key is ever derived for an epoch that could not be valid). VALID exactly when udp_token_check
+ * says VALID. */
+udp_token_result_t udp_token_keys_check(udp_token_keys_t *keys, int64_t now, int family,
+                                        const uint8_t *addr_bytes, size_t addr_len, uint16_t port,
+                                        const uint8_t token[static UDP_WIRE_TOKEN_LEN]);
+
 /* --- Paging of reply text. --- */
 
 /* Given a whole SHOP/1 reply text (data lines then one final line, each ending in LF), finds page

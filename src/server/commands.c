@@ -283,7 +283,7 @@ static void buy_submit_next(worker_t *w, session_t *s)
         job->order_lines = s->order_lines;
         job->order_total = s->order_total;
         if (committer_submit(w->srv->committer, job))
-            s->buy_in_flight = true;
+            s->buy_in_flight = job;
         else
             buy_refuse(job, SHOP1_ERR_BUSY);
     }
@@ -296,7 +296,7 @@ static void deliver_buy(mailbox_msg_t *msg)
     session_t *s = r->session;
     bool fresh = job->result == SHOP1_OK && !job->replayed;
     if (s->logged_in && s->id == job->session_id) {
-        s->buy_in_flight = false;
+        s->buy_in_flight = NULL;
         if (fresh && s->order_id == 0 && job->order_id == 0)
             s->order_id = job->line.order_id; /* the committer opened the session's order */
         if (fresh && job->line.order_id == s->order_id) {
@@ -314,6 +314,17 @@ static void deliver_buy(mailbox_msg_t *msg)
     free(job);
 }
 
+/* True when a purchase with this request id is waiting in the session or at the committer. */
+static bool buy_pending(const session_t *s, const char *request_id)
+{
+    if (s->buy_in_flight && strcmp(s->buy_in_flight->request_id, request_id) == 0)
+        return true;
+    for (const commit_job_t *j = s->buy_queue_head; j; j = j->qnext)
+        if (strcmp(j->request_id, request_id) == 0)
+            return true;
+    return false;
+}
+
 static void cmd_buy(request_ctx_t *r, const shop1_request_t *req, const char *request_id)
 {
     if (!require_login(r))
@@ -325,8 +336,20 @@ static void cmd_buy(request_ctx_t *r, const shop1_request_t *req, const char *re
     }
     session_t *s = r->session;
     if (s->buy_queued >= SESSION_BUY_QUEUE_MAX) {
-        shop1_err(r->out, SHOP1_ERR_BUSY, "too many purchases waiting in this session; nothing was bought");
-        return;
+        /* BUSY says nothing was bought: not true of a request whose first copy is waiting. A
+         * datagram retransmitted meanwhile gets no reply of its own (the first copy's reply
+         * carries the same request id); a TLS connection waits for each BUY before reading the
+         * next, so over TLS (the UDP client's fallback) the queue grows by at most one. */
+        if (request_id && buy_pending(s, request_id)) {
+            if (r->udp) {
+                r->no_reply = true;
+                return;
+            }
+        } else {
+            shop1_err(r->out, SHOP1_ERR_BUSY,
+                      "too many purchases waiting in this session; nothing was bought");
+            return;
+        }
     }
     commit_job_t *job = calloc(1, sizeof *job);
     if (!job) {

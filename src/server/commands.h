@@ -31,7 +31,7 @@ typedef struct session {
     money_t order_total;
     /* Purchases are decided one at a time per session (so the order is opened once and its
      * totals are right): at most one BUY at the committer, later ones wait here in order. */
-    bool buy_in_flight;
+    struct commit_job *buy_in_flight; /* at the committer (its request_id is only read there) */
     struct commit_job *buy_queue_head, *buy_queue_tail;
     size_t buy_queued;              /* jobs in that queue, at most SESSION_BUY_QUEUE_MAX */
     /* UDP */
@@ -62,6 +62,8 @@ struct request_ctx {
     shop1_buf_t *out;       /* the reply goes here */
     bool udp;               /* arrived as a datagram: LOGIN, LOGOUT, QUIT, HELP not allowed */
     const char *udp_request_id; /* BUY's request id when the command has none (UDP), or NULL */
+    bool no_reply;          /* set by commands_execute: a retransmitted datagram whose first copy
+                               is still waiting; that copy's reply answers both */
 };
 
 /* Runs one parsed request: writes the reply into *r->out now, or calls r->ops->suspend and

@@ -18,6 +18,7 @@
 #include "server/commands.h"
 #include "server/conn.h"
 #include "server/log.h"
+#include "server/page_cache.h"
 #include "server/session_map.h"
 #include "server/worker.h"
 
@@ -25,6 +26,8 @@
 #define UDP_BATCHES_PER_WAKEUP 8   /* then let TCP connections run */
 #define RATE_SLOTS 4096            /* token buckets for sources without an address token */
 #define PAGE_CAP (UDP_WIRE_DATAGRAM_MAX - UDP_WIRE_HEADER_LEN - UDP_WIRE_TAG_LEN)
+#define UDP_RCVBUF (4 * 1024 * 1024) /* asked for; the kernel caps it at net.core.rmem_max */
+#define SEND_WARN_INTERVAL_NS 1000000000LL /* at most one send-error warning per second */
 
 typedef struct {
     double tokens;
@@ -36,7 +39,9 @@ struct udp_endpoint {
     int fd;
     struct event *ev;
     udp_aead_t *aead;
-    shop1_buf_t reply;           /* reply text of the request being answered */
+    udp_token_keys_t *token_keys; /* this worker's epoch keys for the server's token secret */
+    shop1_buf_t reply;           /* reply text of the request being answered (when not cached) */
+    page_cache_t *pages;         /* kept replies to anonymous catalog reads */
     session_t anonymous;         /* the logged-out session anonymous requests act in */
     rate_bucket_t rate[RATE_SLOTS];
     /* receive batch */
@@ -49,6 +54,9 @@ struct udp_endpoint {
     struct iovec out_iov[UDP_BATCH];
     struct mmsghdr out_msg[UDP_BATCH];
     int nout;
+    /* send errors: warned about at most once per SEND_WARN_INTERVAL_NS, with a count */
+    int64_t send_warned_ns;
+    unsigned long send_errors_unwarned;
 };
 
 /* A datagram for a session owned by another worker, on its way through that worker's mailbox. */
@@ -156,17 +164,41 @@ static void queue_send(udp_endpoint_t *u, size_t len, const struct sockaddr_stor
     };
 }
 
+/* A datagram that could not be sent (err: its errno). Sending goes on; the warning is
+ * rate-limited, since one bad destination or a firewall rule can fail every datagram. */
+static void send_failed(udp_endpoint_t *u, int err)
+{
+    int64_t now = now_ns();
+    if (u->send_warned_ns != 0 && now - u->send_warned_ns < SEND_WARN_INTERVAL_NS) {
+        u->send_errors_unwarned++;
+        return;
+    }
+    if (u->send_errors_unwarned > 0)
+        log_warn("udp send: %s (and %lu more send errors not logged)", strerror(err), u->send_errors_unwarned);
+    else
+        log_warn("udp send: %s", strerror(err));
+    u->send_warned_ns = now;
+    u->send_errors_unwarned = 0;
+}
+
+/* Sends the queued batch. sendmmsg stops at the first datagram that fails: when none went out,
+ * that one is skipped (warned about) and the rest are sent; a full socket buffer (EAGAIN)
+ * drops the rest of the batch, as UDP drops datagrams (clients retransmit). */
 static void flush_sends(udp_endpoint_t *u)
 {
     int sent = 0;
     while (sent < u->nout) {
         int n = sendmmsg(u->fd, u->out_msg + sent, (unsigned)(u->nout - sent), MSG_DONTWAIT);
-        if (n <= 0) {
-            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-                log_warn("udp send: %s", strerror(errno));
-            break; /* UDP: a reply lost to a full socket buffer is a lost datagram */
+        if (n > 0) {
+            sent += n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            send_failed(u, n < 0 ? errno : EIO); /* n == 0: not expected for a non-empty batch */
+            sent++;
         }
-        sent += n;
     }
     u->nout = 0;
 }
@@ -174,6 +206,20 @@ static void flush_sends(udp_endpoint_t *u)
 /* --- Anonymous requests. --- */
 
 static const request_ops_t ANON_OPS; /* no suspension: only synchronous verbs reach commands */
+
+typedef struct {
+    udp_endpoint_t *u;
+    const shop1_request_t *req;
+} anon_render_t;
+
+/* Renders an anonymous request's reply into out (page_cache_render_t). */
+static void render_anonymous(void *arg, shop1_buf_t *out)
+{
+    const anon_render_t *a = arg;
+    request_ctx_t r = {.ops = &ANON_OPS, .w = a->u->w, .session = &a->u->anonymous, .peer = "", .out = out,
+                       .udp = true};
+    commands_execute(&r, a->req);
+}
 
 static void answer_anonymous(udp_endpoint_t *u, const udp_datagram_t *d, size_t req_len,
                              const struct sockaddr_storage *from, socklen_t fromlen)
@@ -185,10 +231,9 @@ static void answer_anonymous(udp_endpoint_t *u, const udp_datagram_t *d, size_t 
     if (!addr_parts(from, &family, &ab, &alen, &port))
         return;
     int64_t now = (int64_t)time(NULL);
-    const udp_token_secret_t *secret = &u->w->srv->udp_secret;
     bool validated = false;
     if (d->token) {
-        if (udp_token_check(secret, now, family, ab, alen, port, d->token) != UDP_TOKEN_VALID)
+        if (udp_token_keys_check(u->token_keys, now, family, ab, alen, port, d->token) != UDP_TOKEN_VALID)
             return; /* forged or stale: no reply */
         validated = true;
     } else if (!rate_allow(u, ab, alen)) {
@@ -198,30 +243,36 @@ static void answer_anonymous(udp_endpoint_t *u, const udp_datagram_t *d, size_t 
     char line[SHOP1_LINE_MAX + 1];
     shop1_request_t req;
     shop1_parse_error_t perr;
+    const shop1_buf_t *reply = &u->reply;
     shop1_buf_reset(&u->reply);
     if (parse_payload(d->payload, d->payload_len, line, &req, &perr) != SHOP1_OK) {
         shop1_err(&u->reply, perr.code, "%s", perr.text);
     } else if (req.verb == SHOP1_PING || req.verb == SHOP1_CATEGORIES || req.verb == SHOP1_BROWSE ||
                req.verb == SHOP1_ITEM) {
-        request_ctx_t r = {.ops = &ANON_OPS, .w = u->w, .session = &u->anonymous, .peer = "",
-                           .out = &u->reply, .udp = true};
-        commands_execute(&r, &req);
+        anon_render_t a = {.u = u, .req = &req};
+        const shop1_buf_t *kept = page_cache_reply(u->pages, &req, render_anonymous, &a);
+        if (kept)
+            reply = kept;
+        else
+            render_anonymous(&a, &u->reply);
     } else {
         shop1_err(&u->reply, SHOP1_ERR_AUTH_REQUIRED,
                   "anonymous datagrams may only PING, CATEGORIES, BROWSE and ITEM");
     }
-    if (u->reply.failed)
+    if (reply->failed)
         return;
 
-    int slot = u->nout;
-    uint8_t *out = u->out[slot];
+    /* The page goes straight after the header in the send slot. */
+    uint8_t *out = u->out[u->nout];
+    char *page = (char *)out + UDP_WIRE_HEADER_LEN;
     bool more = false;
-    char page[UDP_WIRE_DATAGRAM_MAX];
-    long plen = udp_page(u->reply.data, u->reply.len, d->hdr.page, page,
-                         UDP_WIRE_DATAGRAM_MAX - UDP_WIRE_HEADER_LEN, &more);
+    long plen = udp_page(reply->data, reply->len, d->hdr.page, page, UDP_WIRE_DATAGRAM_MAX - UDP_WIRE_HEADER_LEN,
+                         &more);
     if (plen < 0) {
         shop1_buf_reset(&u->reply);
         shop1_err(&u->reply, SHOP1_ERR_BAD_REQUEST, "no page %u", (unsigned)d->hdr.page);
+        if (u->reply.failed || u->reply.len > UDP_WIRE_DATAGRAM_MAX - UDP_WIRE_HEADER_LEN)
+            return;
         plen = (long)u->reply.len;
         memcpy(page, u->reply.data, u->reply.len);
     }
@@ -231,7 +282,7 @@ static void answer_anonymous(udp_endpoint_t *u, const udp_datagram_t *d, size_t 
     if (!validated && total > UDP_WIRE_AMPLIFICATION * req_len) {
         /* Too big for an unvalidated address: hand out a token to echo instead. */
         uint8_t token[UDP_WIRE_TOKEN_LEN];
-        if (udp_token_make(secret, now, family, ab, alen, port, token) != 0)
+        if (udp_token_keys_make(u->token_keys, now, family, ab, alen, port, token) != 0)
             return;
         udp_header_t retry = {.type = UDP_TYPE_RETRY, .flags = UDP_FLAG_TOKEN, .page = d->hdr.page,
                               .request_id = d->hdr.request_id};
@@ -241,7 +292,8 @@ static void answer_anonymous(udp_endpoint_t *u, const udp_datagram_t *d, size_t 
         return;
     }
     size_t n = udp_wire_encode_header(&h, NULL, out, UDP_WIRE_DATAGRAM_MAX);
-    memcpy(out + n, page, (size_t)plen);
+    if (n != UDP_WIRE_HEADER_LEN)
+        return; /* not reached: a reply header without a token is always 32 bytes */
     queue_send(u, n + (size_t)plen, from, fromlen);
 }
 
@@ -277,7 +329,7 @@ static void send_sealed(udp_request_t *ur)
     }
     if (sendto(u->fd, dgram, n + (size_t)sealed, MSG_DONTWAIT, (const struct sockaddr *)&ur->from,
                ur->fromlen) < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-        log_warn("udp send: %s", strerror(errno));
+        send_failed(u, errno);
 }
 
 static void udp_request_free(udp_request_t *ur)
@@ -388,7 +440,8 @@ static void handle_authenticated(udp_endpoint_t *u, const uint8_t *buf, size_t l
     }
     OPENSSL_cleanse(plain, sizeof plain);
     if (!ur->async || ur->answered) {
-        send_sealed(ur);
+        if (!ur->req.no_reply) /* a retransmission: the first copy's reply answers it */
+            send_sealed(ur);
         udp_request_free(ur);
     }
 }
@@ -469,12 +522,21 @@ udp_endpoint_t *udp_endpoint_new(worker_t *w, int fd)
         return NULL;
     u->w = w;
     u->fd = fd;
+    /* A bigger receive buffer rides out bursts (the default, rmem_default, is about 200 KB); the
+     * kernel silently caps the request at net.core.rmem_max. Best effort. */
+    int rcvbuf = UDP_RCVBUF;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)
+        log_warn("udp: SO_RCVBUF %d: %s", rcvbuf, strerror(errno));
     shop1_buf_init(&u->reply);
     u->aead = udp_aead_new();
+    u->token_keys = udp_token_keys_new(&w->srv->udp_secret);
+    u->pages = page_cache_new(w->srv->catalog);
     u->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_readable, u);
-    if (!u->aead || !u->ev || event_add(u->ev, NULL) < 0) {
+    if (!u->aead || !u->token_keys || !u->pages || !u->ev || event_add(u->ev, NULL) < 0) {
         if (u->ev)
             event_free(u->ev);
+        page_cache_free(u->pages);
+        udp_token_keys_free(u->token_keys);
         udp_aead_free(u->aead);
         shop1_buf_free(&u->reply);
         free(u);
@@ -489,6 +551,8 @@ void udp_endpoint_free(udp_endpoint_t *u)
         return;
     event_free(u->ev);
     close(u->fd);
+    page_cache_free(u->pages);
+    udp_token_keys_free(u->token_keys);
     udp_aead_free(u->aead);
     shop1_buf_free(&u->reply);
     free(u);

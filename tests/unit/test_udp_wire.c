@@ -1,7 +1,8 @@
 /* test_udp_wire: unit tests of src/proto/udp_wire.c — the header's wire layout (a hand-written
  * byte vector), encode/decode round trips with extreme values, one test per invalid-datagram rule
  * with its result code, address tokens (exact bytes, epochs, skew, address/port/family/secret
- * binding, tampering) and paging of reply text. */
+ * binding, tampering; the per-thread key cache against the one-shot functions, across epoch
+ * changes) and paging of reply text. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -420,19 +421,21 @@ static udp_token_result_t check_v4(const uint8_t tok[UDP_WIRE_TOKEN_LEN], int64_
     return udp_token_check(&s, now, AF_INET, v4, sizeof v4, 5555, tok);
 }
 
+/* Computed independently (Python hmac): issue time BE8, then the first 16 bytes of
+ * HMAC-SHA256(HMAC-SHA256(secret, epoch BE8), issue BE8 || family || address || port BE2), for
+ * test_secret, ISSUE, v4 port 5555 and v6 port 443. */
+static const uint8_t want_v4[UDP_WIRE_TOKEN_LEN] = {
+    0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x32, 0x32, 0x61, 0x00, 0x4e,
+    0xbf, 0xfc, 0x21, 0xf6, 0x5f, 0x8e, 0x40, 0x9c, 0xd3, 0x0a, 0xd5, 0x44,
+};
+static const uint8_t want_v6[UDP_WIRE_TOKEN_LEN] = {
+    0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x32, 0x6f, 0x86, 0x53, 0x4a,
+    0xcd, 0x65, 0x4a, 0xe4, 0x40, 0x68, 0xae, 0x88, 0xc0, 0x2f, 0x5a, 0x9e,
+};
+
 static void test_token_exact_bytes(void **state)
 {
     (void)state;
-    /* Computed independently (Python hmac): issue time BE8, then the first 16 bytes of
-     * HMAC-SHA256(HMAC-SHA256(secret, epoch BE8), issue BE8 || family || address || port BE2). */
-    static const uint8_t want_v4[UDP_WIRE_TOKEN_LEN] = {
-        0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x32, 0x32, 0x61, 0x00, 0x4e,
-        0xbf, 0xfc, 0x21, 0xf6, 0x5f, 0x8e, 0x40, 0x9c, 0xd3, 0x0a, 0xd5, 0x44,
-    };
-    static const uint8_t want_v6[UDP_WIRE_TOKEN_LEN] = {
-        0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x32, 0x6f, 0x86, 0x53, 0x4a,
-        0xcd, 0x65, 0x4a, 0xe4, 0x40, 0x68, 0xae, 0x88, 0xc0, 0x2f, 0x5a, 0x9e,
-    };
     uint8_t tok[UDP_WIRE_TOKEN_LEN];
     make_v4(tok);
     assert_memory_equal(tok, want_v4, UDP_WIRE_TOKEN_LEN);
@@ -551,6 +554,138 @@ static void test_token_any_flipped_byte_is_forged(void **state)
         assert_int_equal(check_v4(bad, ISSUE), UDP_TOKEN_FORGED);
     }
     assert_int_equal(check_v4(tok, ISSUE), UDP_TOKEN_VALID);
+}
+
+/* --- The per-thread key cache (udp_token_keys_*). --- */
+
+static udp_token_keys_t *test_keys(void)
+{
+    udp_token_secret_t s = test_secret();
+    udp_token_keys_t *k = udp_token_keys_new(&s);
+    assert_non_null(k);
+    return k;
+}
+
+static void test_token_keys_exact_bytes(void **state)
+{
+    (void)state;
+    udp_token_keys_t *k = test_keys();
+    uint8_t tok[UDP_WIRE_TOKEN_LEN];
+    for (int round = 0; round < 2; round++) { /* derives the key, then uses the cached one */
+        assert_int_equal(udp_token_keys_make(k, ISSUE, AF_INET, v4, sizeof v4, 5555, tok), 0);
+        assert_memory_equal(tok, want_v4, UDP_WIRE_TOKEN_LEN);
+        assert_int_equal(udp_token_keys_make(k, ISSUE, AF_INET6, v6, sizeof v6, 443, tok), 0);
+        assert_memory_equal(tok, want_v6, UDP_WIRE_TOKEN_LEN);
+    }
+    assert_int_equal(udp_token_keys_make(k, ISSUE, AF_INET, v6, 16, 5555, tok), -1);
+    assert_int_equal(udp_token_keys_make(k, ISSUE, AF_INET6, v4, 4, 5555, tok), -1);
+    assert_int_equal(udp_token_keys_make(NULL, ISSUE, AF_INET, v4, 4, 5555, tok), -1);
+    assert_null(udp_token_keys_new(NULL));
+    udp_token_keys_free(k);
+    udp_token_keys_free(NULL);
+}
+
+/* Epoch E = [EPOCH_START, EPOCH_START + 60). As the clock moves into E+1 and E+2, tokens are
+ * made with the new epoch's key, those of the previous epoch stay valid and older ones expire;
+ * a cache made from the same secret (another worker) accepts them, one from another secret
+ * does not. */
+static void test_token_keys_epoch_change(void **state)
+{
+    (void)state;
+    udp_token_keys_t *k = test_keys();
+    udp_token_keys_t *other_worker = test_keys();
+    udp_token_secret_t s = test_secret();
+    uint8_t tok_e[UDP_WIRE_TOKEN_LEN], tok_e1[UDP_WIRE_TOKEN_LEN], tok_e2[UDP_WIRE_TOKEN_LEN];
+    uint8_t want[UDP_WIRE_TOKEN_LEN];
+
+    assert_int_equal(udp_token_keys_make(k, ISSUE, AF_INET, v4, 4, 5555, tok_e), 0);
+    assert_int_equal(udp_token_keys_check(k, ISSUE, AF_INET, v4, 4, 5555, tok_e), UDP_TOKEN_VALID);
+
+    /* Into E+1: the new key makes what the one-shot function makes. */
+    int64_t now = EPOCH_START + 60 + 3;
+    assert_int_equal(udp_token_keys_make(k, now, AF_INET, v4, 4, 5555, tok_e1), 0);
+    assert_int_equal(udp_token_make(&s, now, AF_INET, v4, 4, 5555, want), 0);
+    assert_memory_equal(tok_e1, want, UDP_WIRE_TOKEN_LEN);
+    assert_memory_not_equal(tok_e1 + 8, tok_e + 8, UDP_WIRE_TOKEN_LEN - 8);
+    assert_int_equal(udp_token_keys_check(k, now, AF_INET, v4, 4, 5555, tok_e1), UDP_TOKEN_VALID);
+    assert_int_equal(udp_token_keys_check(k, now, AF_INET, v4, 4, 5555, tok_e), UDP_TOKEN_VALID);
+    assert_int_equal(udp_token_keys_check(other_worker, now, AF_INET, v4, 4, 5555, tok_e), UDP_TOKEN_VALID);
+    assert_int_equal(udp_token_keys_check(other_worker, now, AF_INET, v4, 4, 5555, tok_e1), UDP_TOKEN_VALID);
+
+    /* Into E+2: E's token has expired, E+1's is still good. */
+    now = EPOCH_START + 120;
+    assert_int_equal(udp_token_keys_make(k, now, AF_INET, v4, 4, 5555, tok_e2), 0);
+    assert_int_equal(udp_token_make(&s, now, AF_INET, v4, 4, 5555, want), 0);
+    assert_memory_equal(tok_e2, want, UDP_WIRE_TOKEN_LEN);
+    assert_int_equal(udp_token_keys_check(k, now, AF_INET, v4, 4, 5555, tok_e), UDP_TOKEN_EXPIRED);
+    assert_int_equal(udp_token_keys_check(k, now, AF_INET, v4, 4, 5555, tok_e1), UDP_TOKEN_VALID);
+    assert_int_equal(udp_token_keys_check(k, now, AF_INET, v4, 4, 5555, tok_e2), UDP_TOKEN_VALID);
+
+    /* Issued a few seconds "in the future", in the next epoch (another worker's clock). */
+    now = EPOCH_START + 179;
+    uint8_t ahead[UDP_WIRE_TOKEN_LEN];
+    assert_int_equal(udp_token_keys_make(other_worker, now + 3, AF_INET, v4, 4, 5555, ahead), 0);
+    assert_int_equal(udp_token_keys_check(k, now, AF_INET, v4, 4, 5555, ahead), UDP_TOKEN_VALID);
+    assert_int_equal(udp_token_check(&s, now, AF_INET, v4, 4, 5555, ahead), UDP_TOKEN_VALID);
+    assert_int_equal(udp_token_keys_check(k, now - 3, AF_INET, v4, 4, 5555, ahead), UDP_TOKEN_EXPIRED);
+
+    /* Bound to address, port and family; a flipped MAC byte is forged. */
+    now = EPOCH_START + 121;
+    const uint8_t other4[4] = {192, 0, 2, 2};
+    assert_int_equal(udp_token_keys_check(k, now, AF_INET, other4, 4, 5555, tok_e2), UDP_TOKEN_FORGED);
+    assert_int_equal(udp_token_keys_check(k, now, AF_INET, v4, 4, 5556, tok_e2), UDP_TOKEN_FORGED);
+    assert_int_equal(udp_token_keys_check(k, now, AF_INET6, v4, 4, 5555, tok_e2), UDP_TOKEN_FORGED);
+    assert_int_equal(udp_token_keys_check(NULL, now, AF_INET, v4, 4, 5555, tok_e2), UDP_TOKEN_FORGED);
+    for (size_t i = 8; i < UDP_WIRE_TOKEN_LEN; i++) {
+        uint8_t bad[UDP_WIRE_TOKEN_LEN];
+        memcpy(bad, tok_e2, sizeof bad);
+        bad[i] ^= 0x01;
+        assert_int_equal(udp_token_keys_check(k, now, AF_INET, v4, 4, 5555, bad), UDP_TOKEN_FORGED);
+    }
+    /* A moved issue time: forged when still in the window, expired (not MAC-checked) outside. */
+    uint8_t moved[UDP_WIRE_TOKEN_LEN];
+    memcpy(moved, tok_e2, sizeof moved);
+    moved[7] ^= 0x01;
+    assert_int_equal(udp_token_keys_check(k, now, AF_INET, v4, 4, 5555, moved), UDP_TOKEN_FORGED);
+    moved[7] ^= 0x01;
+    moved[3] ^= 0x01;
+    assert_int_equal(udp_token_keys_check(k, now, AF_INET, v4, 4, 5555, moved), UDP_TOKEN_EXPIRED);
+
+    udp_token_secret_t changed = test_secret();
+    changed.key[0] ^= 0x80;
+    udp_token_keys_t *stranger = udp_token_keys_new(&changed);
+    assert_non_null(stranger);
+    assert_int_equal(udp_token_keys_check(stranger, now, AF_INET, v4, 4, 5555, tok_e2), UDP_TOKEN_FORGED);
+
+    udp_token_keys_free(stranger);
+    udp_token_keys_free(other_worker);
+    udp_token_keys_free(k);
+}
+
+/* Over six epochs, with the clock stepping forward and back across boundaries (so slots are
+ * replaced in every order): the cache makes the one-shot function's bytes, and accepts a token
+ * exactly when the one-shot check does. */
+static void test_token_keys_agree_with_one_shot(void **state)
+{
+    (void)state;
+    udp_token_keys_t *k = test_keys();
+    udp_token_secret_t s = test_secret();
+    for (int64_t now = EPOCH_START - 70; now < EPOCH_START + 300; now += 7) {
+        for (int64_t issue = now - 140; issue <= now + 10; issue += 3) {
+            int64_t t = (issue % 2) ? now : now - 61; /* alternate the cache's clock */
+            uint8_t tok[UDP_WIRE_TOKEN_LEN], want[UDP_WIRE_TOKEN_LEN];
+            assert_int_equal(udp_token_make(&s, issue, AF_INET6, v6, 16, 443, want), 0);
+            assert_int_equal(udp_token_keys_make(k, issue, AF_INET6, v6, 16, 443, tok), 0);
+            assert_memory_equal(tok, want, UDP_WIRE_TOKEN_LEN);
+            udp_token_result_t one_shot = udp_token_check(&s, t, AF_INET6, v6, 16, 443, tok);
+            udp_token_result_t cached = udp_token_keys_check(k, t, AF_INET6, v6, 16, 443, tok);
+            assert_int_equal(cached == UDP_TOKEN_VALID, one_shot == UDP_TOKEN_VALID);
+            assert_int_equal(cached, one_shot); /* genuine tokens: the same reason too */
+            tok[UDP_WIRE_TOKEN_LEN - 1] ^= 0x40;
+            assert_int_not_equal(udp_token_keys_check(k, t, AF_INET6, v6, 16, 443, tok), UDP_TOKEN_VALID);
+        }
+    }
+    udp_token_keys_free(k);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -804,6 +939,9 @@ int main(void)
         cmocka_unit_test(test_token_wrong_family),
         cmocka_unit_test(test_token_wrong_secret),
         cmocka_unit_test(test_token_any_flipped_byte_is_forged),
+        cmocka_unit_test(test_token_keys_exact_bytes),
+        cmocka_unit_test(test_token_keys_epoch_change),
+        cmocka_unit_test(test_token_keys_agree_with_one_shot),
         cmocka_unit_test(test_page_browse_reply_cap_300),
         cmocka_unit_test(test_page_is_deterministic_and_first_page_exact),
         cmocka_unit_test(test_page_short_reply_is_page_zero_only),
