@@ -50,7 +50,6 @@ struct committer {
     bool sync_started;
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_wake;
-    pthread_cond_t sync_taken;             /* the sync thread took the queue */
 
     pthread_t checkpoint_thread;
     bool checkpoint_started;
@@ -145,7 +144,6 @@ static void *sync_main(void *arg)
             pthread_cond_wait(&cm->sync_wake, &cm->sync_lock);
         commit_job_t *jobs = cm->sync_head;
         cm->sync_head = cm->sync_tail = NULL;
-        pthread_cond_signal(&cm->sync_taken);
         pthread_mutex_unlock(&cm->sync_lock);
         if (!jobs)
             break; /* stopping, and nothing left */
@@ -317,23 +315,10 @@ static void *checkpoint_main(void *arg)
     return NULL;
 }
 
-/* Waits until the sync thread has taken every committed batch. A batch committed while an
- * earlier one still waits for the sync thread would be made durable by the same fsync anyway:
- * waiting lets more purchases gather into one transaction, and fewer, larger transactions
- * rewrite the same pages (items, orders, the tables' last pages) less often. */
-static void wait_for_sync_to_take(committer_t *cm)
-{
-    pthread_mutex_lock(&cm->sync_lock);
-    while (cm->sync_head)
-        pthread_cond_wait(&cm->sync_taken, &cm->sync_lock);
-    pthread_mutex_unlock(&cm->sync_lock);
-}
-
 static void *committer_main(void *arg)
 {
     committer_t *cm = arg;
     for (;;) {
-        wait_for_sync_to_take(cm);
         pthread_mutex_lock(&cm->lock);
         while (!cm->head && !cm->stopping)
             pthread_cond_wait(&cm->wake, &cm->lock);
@@ -392,7 +377,6 @@ static void committer_free(committer_t *cm)
     pthread_cond_destroy(&cm->wake);
     pthread_mutex_destroy(&cm->lock);
     pthread_cond_destroy(&cm->sync_wake);
-    pthread_cond_destroy(&cm->sync_taken);
     pthread_cond_destroy(&cm->checkpoint_wake);
     pthread_mutex_destroy(&cm->sync_lock);
     free(cm);
@@ -410,7 +394,6 @@ committer_t *committer_start(const char *db_path, const catalog_t *cat, size_t q
     pthread_cond_init(&cm->wake, NULL);
     pthread_mutex_init(&cm->sync_lock, NULL);
     pthread_cond_init(&cm->sync_wake, NULL);
-    pthread_cond_init(&cm->sync_taken, NULL);
     pthread_condattr_t monotonic;
     pthread_condattr_init(&monotonic);
     pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
