@@ -15,16 +15,14 @@
     "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"
 /* Key-exchange groups, in the server's order of preference. */
 #define TLS_SERVER_GROUPS "X25519:P-256"
-/* Sessions kept in the server-side cache (TLS 1.2 session ids; TLS 1.3 uses stateless tickets). */
-#define TLS_SESSION_CACHE_SIZE 20480L
-/* Context id under which sessions are cached and resumed. */
+/* Context id under which sessions (tickets) are resumed. */
 #define TLS_SESSION_ID_CONTEXT "netshop"
 
 /* Returns a new server SSL_CTX, or NULL with err filled (truncated to errlen, NUL-terminated when
  * errlen > 0), naming the file involved and OpenSSL's reason. The context: TLS_server_method, TLS 1.2
  * minimum, TLS_SERVER_CIPHERS for TLS 1.2 and the default TLS 1.3 suites, groups TLS_SERVER_GROUPS,
  * server cipher preference (ChaCha20 first for clients that prefer it), no renegotiation, no
- * compression, session tickets on plus a server session cache, SSL_MODE_RELEASE_BUFFERS, the
+ * compression, resumption by one session ticket (no server session cache), SSL_MODE_RELEASE_BUFFERS, the
  * certificate chain from cert_file (PEM: leaf first, then intermediates) and the private key from
  * key_file, checked to match. The caller owns the result (tls_ctx_free); it may be shared read-only
  * by several threads once built. Empties this thread's OpenSSL error queue. */

@@ -122,6 +122,25 @@ class RobustnessTest(ServerTestCase):
         self.assertTrue(lines[0].startswith("OK SHOP/1 "), lines)
         self.assertEqual(lines[1:], ["OK PONG", "OK bye"])
 
+    def test_sessions_resume_with_a_ticket_in_tls_1_2_and_1_3(self):
+        # The server keeps no session cache: a ticket alone must resume, in either version.
+        openssl = openssl_binary()
+        if not openssl:
+            self.skipTest("openssl binary missing")
+        for version in ("-tls1_3", "-tls1_2"):
+            with self.subTest(version=version):
+                sess = os.path.join(self.srv.root, "sess%s.pem" % version)
+                outputs = []
+                for flag in ("-sess_out", "-sess_in"):
+                    cp = run_tool([openssl, "s_client", "-connect", "127.0.0.1:%d" % self.srv.port,
+                                   "-CAfile", self.srv.ca, "-verify_return_error", "-ign_eof",
+                                   "-nocommands", version, flag, sess],
+                                  input_text="PING\nQUIT\n", timeout=20)
+                    self.assertIn("OK PONG", cp.stdout, cp.stdout + cp.stderr)
+                    outputs.append(cp.stdout)
+                self.assertRegex(outputs[0], r"(?m)^New, TLSv1\.[23]", outputs[0])
+                self.assertRegex(outputs[1], r"(?m)^Reused, TLSv1\.[23]", outputs[1])
+
     def udp_socket(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.addCleanup(s.close)
