@@ -9,8 +9,12 @@
  *       │                    (conn_close_after_reply)            ▼
  *       │                                                     CLOSING ── output flushed ──┐
  *       ▼                                                                                 ▼
- *     DEAD ◄──────────────── EOF, error, write timeout, kill (conn_kill) ─────────────── DEAD
+ *     DEAD ◄──────────────── error, write timeout, kill (conn_kill) ──────────────────── DEAD
  *
+ * EOF from the client (TCP FIN or TLS close_notify) in READY or WAITING is a half-close: no more
+ * requests will come, but every complete request line already received is still answered, in
+ * order; then CLOSING (an incomplete last line is dropped). EOF while HANDSHAKE kills; while
+ * CLOSING it changes nothing (the replies are still flushed).
  * DEAD: the bufferevent is freed and the session ended; the struct lives on while an async
  * request still refers to it (refs), and is freed by the last conn_release.
  * Every state change goes through set_state, which asserts the transition is allowed.
@@ -46,6 +50,7 @@ struct conn {
     bool discarding;            /* skipping the rest of an over-long line */
     bool reject_busy;           /* over the connection limit: ERR BUSY after the handshake */
     bool processing;            /* inside process_lines: a synchronous resume must not recurse */
+    bool peer_done;             /* the client half-closed: answer what is buffered, then close */
     struct event *handshake_deadline; /* closes a handshake that takes too long, however active */
     session_t session;
     request_ctx_t req;          /* how commands.c sees this connection */
@@ -259,7 +264,7 @@ static void process_lines(conn_t *c);
  * drains OpenSSL's buffer into the input evbuffer. */
 static void update_reading(conn_t *c)
 {
-    if (c->state != CONN_READY && c->state != CONN_WAITING)
+    if ((c->state != CONN_READY && c->state != CONN_WAITING) || c->peer_done)
         return;
     const config_t *cfg = &c->w->srv->cfg;
     bool want = evbuffer_get_length(bufferevent_get_input(c->bev)) < cfg->read_high_water &&
@@ -296,6 +301,12 @@ static void process_lines(conn_t *c)
         size_t eol_len = 0;
         struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
         size_t avail = evbuffer_get_length(in);
+        if (eol.pos < 0 && c->peer_done) {
+            /* Half-closed and no complete line left: nothing more will come. */
+            evbuffer_drain(in, avail);
+            conn_close_after_reply(c);
+            return;
+        }
         if (c->discarding) {
             if (eol.pos < 0) {
                 evbuffer_drain(in, avail);
@@ -399,7 +410,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         conn_close_after_reply(c);
         return;
     }
-    /* EOF, errors, handshake and write timeouts: nobody to answer. */
+    if ((what & BEV_EVENT_EOF) && c->state != CONN_HANDSHAKE) {
+        /* A half-close (see the top of the file): stop reading, answer what was received. */
+        c->peer_done = true;
+        bufferevent_disable(c->bev, EV_READ);
+        if (c->state == CONN_READY)
+            process_input(c);
+        return; /* WAITING: conn_resume goes on with the buffered lines */
+    }
+    /* Errors, EOF during the handshake, handshake and write timeouts: nobody to answer. */
     conn_kill(c);
 }
 

@@ -100,6 +100,10 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, char *e
      * clients that put it first (no AES hardware), no TLS compression (CRIME). */
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE
                                  | SSL_OP_PRIORITIZE_CHACHA | SSL_OP_NO_COMPRESSION);
+    /* A TCP FIN without close_notify is a half-close like close_notify, not an error that would
+     * leave no way to answer what was received: a truncated request is never run anyway (only
+     * complete lines are), so truncation cannot make the server do anything. */
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     /* Idle connections give their read/write buffers back (a few tens of KiB each). */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     /* Resumption by tickets only (stateless, TLS 1.2 and 1.3 alike): no server-side session cache

@@ -1,8 +1,12 @@
 """test_framing: SHOP/1 line framing (PROTOCOL.md §2) — the 1024-byte limit and TOO_LONG
 recovery, NUL bytes, invalid UTF-8, CR LF, case-insensitive verbs, argument separators,
-requests split across TLS records and 100 pipelined requests answered in order."""
+requests split across TLS records, 100 pipelined requests answered in order, and a client that
+half-closes after pipelining still getting every reply."""
+
+import socket
 
 from harness import ServerTestCase, load_catalog, stock_of
+from udp_client import TlsSession
 
 CATALOG = load_catalog()
 
@@ -150,6 +154,32 @@ class FramingTest(ServerTestCase):
         for byte in b"CATEGORIES\n":
             c.send_bytes(bytes([byte]))
         self.assertEqual(c.read_reply().final, "OK 5 categories")
+
+    def half_closed_pipeline(self, close):
+        """Logs in, pipelines PING, a BUY, RECEIPT and an unfinished line, half-closes with
+        close(session), then reads: every complete request is answered, then the server closes."""
+        s = TlsSession(self.srv.port, self.srv.ca)
+        self.addCleanup(s.close)
+        self.assertTrue(s.request("LOGIN root root").final.startswith("OK logged in as root "))
+        before = stock_of(self.logged_in(self.srv, "root1"), 304)
+        for line in ("PING", "BUY 304 1", "RECEIPT", "PING half"):
+            s.send_line(line)
+        s.conn.send(b"BUY 304 1")  # no LF: an incomplete line, never run
+        close(s)
+        self.assertEqual(s.read_reply().final, "OK PONG")
+        self.assertRegex(s.read_reply().final, r"^OK bought 1 x ")
+        receipt = s.read_reply()
+        self.assertEqual(len(receipt.rows), 1)
+        self.assertEqual(s.read_reply().final, "OK PONG")
+        with self.assertRaises(Exception):
+            s.read_line()  # then the server closes
+        self.assertEqual(stock_of(self.logged_in(self.srv, "root1"), 304), before - 1)
+
+    def test_half_close_with_tcp_fin_after_pipelining_gets_every_reply(self):
+        self.half_closed_pipeline(lambda s: s.sock.shutdown(socket.SHUT_WR))
+
+    def test_half_close_with_tls_close_notify_after_pipelining_gets_every_reply(self):
+        self.half_closed_pipeline(lambda s: s.conn.shutdown())
 
     def test_100_pipelined_requests_in_one_write_get_100_replies_in_order(self):
         c = self.logged_in(self.srv, "root")
