@@ -446,9 +446,15 @@ static void handle_authenticated(udp_endpoint_t *u, const uint8_t *buf, size_t l
     }
 }
 
+/* Datagrams waiting in one worker's mailbox for it, from the others. Past this the owner is
+ * not keeping up and more are dropped, as a full socket buffer drops them (the clients
+ * retransmit), instead of growing the mailbox without bound: ~5 MiB of datagrams at most. */
+#define STEERED_WAITING_MAX 4096
+
 static void deliver_steered(mailbox_msg_t *msg)
 {
     steered_t *m = (steered_t *)msg;
+    atomic_fetch_sub_explicit(&m->to->steered_waiting, 1, memory_order_relaxed);
     if (m->to->udp)
         handle_authenticated(m->to->udp, m->data, m->len, &m->from, m->fromlen);
     free(m);
@@ -466,11 +472,18 @@ static void steer(udp_endpoint_t *u, uint64_t session_id, const uint8_t *buf, si
         handle_authenticated(u, buf, len, from, fromlen);
         return;
     }
-    steered_t *m = malloc(sizeof *m + len);
-    if (!m)
+    worker_t *to = srv->workers[owner];
+    if (atomic_fetch_add_explicit(&to->steered_waiting, 1, memory_order_relaxed) >= STEERED_WAITING_MAX) {
+        atomic_fetch_sub_explicit(&to->steered_waiting, 1, memory_order_relaxed);
         return;
+    }
+    steered_t *m = malloc(sizeof *m + len);
+    if (!m) {
+        atomic_fetch_sub_explicit(&to->steered_waiting, 1, memory_order_relaxed);
+        return;
+    }
     m->msg.deliver = deliver_steered;
-    m->to = srv->workers[owner];
+    m->to = to;
     memcpy(&m->from, from, fromlen);
     m->fromlen = fromlen;
     m->len = len;

@@ -5,6 +5,7 @@
 #define NETSHOP_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -33,6 +34,8 @@ typedef struct worker {
     size_t pending_jobs;       /* LOGIN/BUY outcomes still to come back to this worker */
     bool draining;             /* stopping: no new connections, exit when conns is empty */
     struct event *drain_timer; /* forces the exit if connections do not finish in time */
+    atomic_size_t steered_waiting; /* datagrams other workers put in this mailbox, not yet
+                                      handled (the one field other threads write; udp.c) */
 } worker_t;
 
 /* Makes a worker that will serve the already bound and listening tcp_fd and the bound udp_fd
