@@ -61,17 +61,10 @@ def cores():
 
 def free_port():
     """A port free on 127.0.0.1 for both TCP and UDP at the time of the call."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise BenchFailure("no port free for both TCP and UDP on 127.0.0.1")
+    try:
+        return harness.free_udp_tcp_port()
+    except harness.HarnessError as e:
+        raise BenchFailure(str(e)) from None
 
 
 def wait_tcp(port, timeout=20.0, what="server"):

@@ -74,6 +74,21 @@ def bench_binary():
     return os.path.join(build_dir(), "netshop-bench")
 
 
+def free_udp_tcp_port():
+    """A port free on 127.0.0.1 for both TCP and UDP at the time of the call."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                try:
+                    u.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise HarnessError("no port free for both TCP and UDP")
+
+
 def require_binary(path):
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         raise HarnessError("binary missing: %s (not built yet?)" % path)

@@ -15,7 +15,7 @@ import time
 import unittest
 
 from harness import (HarnessError, ServerTestCase, base_env, bench_binary, build_dir,
-                     check_no_sanitizer, require_binary, run_tool, stock_of)
+                     check_no_sanitizer, free_udp_tcp_port, require_binary, run_tool, stock_of)
 
 BENCH_TIMEOUT = 40.0        # one bench run: set-up, warm-up, a short measurement, drain, check
 MEMCACHED = "/usr/bin/memcached"
@@ -37,21 +37,6 @@ SHORT = ["--warmup", "0.2", "--duration", "0.5"]
 
 def bench_argv(mode, *args):
     return [require_binary(bench_binary()), "--mode", mode, "--json"] + [str(a) for a in args]
-
-
-def free_udp_tcp_port():
-    """A port free on 127.0.0.1 for both TCP and UDP at the time of the call."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
-    raise HarnessError("no port free for both TCP and UDP")
 
 
 class BenchCase(ServerTestCase):
