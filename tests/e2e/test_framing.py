@@ -181,6 +181,19 @@ class FramingTest(ServerTestCase):
     def test_half_close_with_tls_close_notify_after_pipelining_gets_every_reply(self):
         self.half_closed_pipeline(lambda s: s.conn.shutdown())
 
+    def test_half_close_after_more_lines_than_one_wake_up_handles_gets_every_reply(self):
+        # 64 requests per connection per loop turn: the rest is handled on later turns, with
+        # reading already off after the FIN.
+        s = TlsSession(self.srv.port, self.srv.ca)
+        self.addCleanup(s.close)
+        for i in range(300):
+            s.send_line("PING %d" % i)
+        s.sock.shutdown(socket.SHUT_WR)
+        for _ in range(300):
+            self.assertEqual(s.read_reply().final, "OK PONG")
+        with self.assertRaises(Exception):
+            s.read_line()
+
     def test_100_pipelined_requests_in_one_write_get_100_replies_in_order(self):
         c = self.logged_in(self.srv, "root")
         start_stock = stock_of(c, 305)
