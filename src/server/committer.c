@@ -50,13 +50,13 @@ struct committer {
     bool sync_started;
     pthread_mutex_t sync_lock;
     pthread_cond_t sync_wake;
+    commit_job_t *sync_head, *sync_tail; /* committed batches, in order; guarded by sync_lock */
+    bool sync_stopping;                  /* guarded by sync_lock */
 
     pthread_t checkpoint_thread;
     bool checkpoint_started;
-    pthread_cond_t checkpoint_wake;        /* with lock; signalled on stop */
-    store_t *checkpoint_store;             /* the checkpointer's own connection */
-    commit_job_t *sync_head, *sync_tail; /* committed batches, in order; guarded by sync_lock */
-    bool sync_stopping;
+    pthread_cond_t checkpoint_wake;      /* with lock; signalled on stop */
+    store_t *checkpoint_store;           /* the checkpointer's own connection */
 
     size_t queue_max, batch_max, order_lines_max;
     store_t *store;            /* this thread's own connection */
