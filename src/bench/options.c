@@ -264,7 +264,9 @@ static bool check_combination(bench_options_t *o, const char *user, const char *
         return false;
     }
     if (o->category[0] != '\0' && o->mode != MODE_TLS_BROWSE && !(o->mode == MODE_UDP_BROWSE && !o->udp_page_small)) {
-        fputs("netshop-bench: --category is for tls-browse and udp-browse\n", stderr);
+        fputs(o->udp_page_small ? "netshop-bench: --category does not go with --udp-page-small (ITEM requests)\n"
+                                : "netshop-bench: --category is for tls-browse and udp-browse\n",
+              stderr);
         return false;
     }
     if (o->item_given && !bench_mode_buys(o->mode) && !o->udp_page_small) {

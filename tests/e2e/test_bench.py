@@ -465,6 +465,9 @@ class BadOptionsTest(BenchCase):
         (["--mode", "tls-buy", "--user", "a", "--users", "b:c"], "--users"),
         (["--mode", "memcached-get", "--key", ""], "--key"),
         (["--mode", "tls-buy", "stray"], "stray"),
+        (["--mode", "udp-browse", "--udp-page-small", "--category", "3"],
+         "--category does not go with --udp-page-small"),
+        (["--mode", "tls-buy", "--category", "3"], "--category is for tls-browse and udp-browse"),
     ]
 
     def test_bad_options_exit_2(self):
