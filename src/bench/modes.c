@@ -536,7 +536,10 @@ static void on_final(bconn_t *c, bench_pending_t p, const shop1_reply_line_t *r,
         }
         return;
     case RQ_LOGOUT:
-        if (r->kind != SHOP1_LINE_OK)
+        /* login mode: the LOGOUT behind a refused LOGIN finds no session; that LOGIN's error
+         * was counted already, so this one is not counted again. */
+        if (r->kind != SHOP1_LINE_OK &&
+            !(opts_of(c)->mode == MODE_LOGIN && r->code == SHOP1_ERR_AUTH_REQUIRED))
             count_server_error(c, r, "LOGOUT");
         break;
     case RQ_BUY:
