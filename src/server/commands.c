@@ -263,6 +263,7 @@ static void buy_reply(request_ctx_t *r, const commit_job_t *job)
 static void buy_refuse(commit_job_t *job, shop1_error_t code)
 {
     request_ctx_t *r = job->ctx;
+    r->no_reply = r->udp && code == SHOP1_ERR_BUSY; /* as in cmd_buy: a datagram is dropped */
     job->result = code;
     buy_reply(r, job);
     r->ops->resume(r);
@@ -336,16 +337,16 @@ static void cmd_buy(request_ctx_t *r, const shop1_request_t *req, const char *re
     }
     session_t *s = r->session;
     if (s->buy_queued >= SESSION_BUY_QUEUE_MAX) {
-        /* BUSY says nothing was bought: not true of a request whose first copy is waiting. A
-         * datagram retransmitted meanwhile gets no reply of its own (the first copy's reply
-         * carries the same request id); a TLS connection waits for each BUY before reading the
-         * next, so over TLS (the UDP client's fallback) the queue grows by at most one. */
-        if (request_id && buy_pending(s, request_id)) {
-            if (r->udp) {
-                r->no_reply = true;
-                return;
-            }
-        } else {
+        /* A datagram is dropped, as a full socket buffer drops it: a BUSY reply would say
+         * "nothing was bought" of a request id whose other copies (retransmitted, already on
+         * their way) may still be bought. The client retransmits, then falls back to TLS, where
+         * the id's first outcome is found. Over TLS (one BUY at a time per connection) a
+         * request whose copy is waiting joins the queue, so the queue grows by at most one. */
+        if (r->udp) {
+            r->no_reply = true;
+            return;
+        }
+        if (!request_id || !buy_pending(s, request_id)) {
             shop1_err(r->out, SHOP1_ERR_BUSY,
                       "too many purchases waiting in this session; nothing was bought");
             return;

@@ -62,8 +62,8 @@ struct request_ctx {
     shop1_buf_t *out;       /* the reply goes here */
     bool udp;               /* arrived as a datagram: LOGIN, LOGOUT, QUIT, HELP not allowed */
     const char *udp_request_id; /* BUY's request id when the command has none (UDP), or NULL */
-    bool no_reply;          /* set by commands_execute: a retransmitted datagram whose first copy
-                               is still waiting; that copy's reply answers both */
+    bool no_reply;          /* set by commands_execute: a datagram BUY the server could not queue
+                               is dropped without a reply (see cmd_buy) */
 };
 
 /* Runs one parsed request: writes the reply into *r->out now, or calls r->ops->suspend and

@@ -361,7 +361,8 @@ static void op_resume(request_ctx_t *r)
         return;
     }
     ur->u = w->udp; /* NULL once the worker stopped serving UDP */
-    send_sealed(ur);
+    if (!r->no_reply)
+        send_sealed(ur);
     udp_request_free(ur);
     worker_conn_gone(w);
 }
@@ -440,7 +441,7 @@ static void handle_authenticated(udp_endpoint_t *u, const uint8_t *buf, size_t l
     }
     OPENSSL_cleanse(plain, sizeof plain);
     if (!ur->async || ur->answered) {
-        if (!ur->req.no_reply) /* a retransmission: the first copy's reply answers it */
+        if (!ur->req.no_reply) /* a BUY that could not be queued: dropped (see cmd_buy) */
             send_sealed(ur);
         udp_request_free(ur);
     }

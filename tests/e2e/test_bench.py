@@ -176,10 +176,11 @@ class PurchaseModesTest(BenchCase):
         # every BUY went out as a datagram; a TLS fallback is the exception, not the path
         self.assertLess(j["fallbacks"], max(1, j["acked"] // 10), self.describe(cp))
 
-    def test_udp_buy_beyond_the_session_queue_busy_buys_nothing(self):
-        """More BUYs in flight than the server queues per session (64): the excess is answered
-        BUSY ("nothing was bought", an error), and retransmissions (a short --udp-timeout-ms)
-        must still get their first outcome (PROTOCOL.md 7.3), so acknowledged = sold."""
+    def test_udp_buy_beyond_the_session_queue_is_dropped_and_nothing_is_oversold(self):
+        """More BUYs in flight than the server queues per session (64): the excess datagrams are
+        dropped (no reply), retransmitted (a short --udp-timeout-ms), finished over TLS when the
+        retries run out, and every request id still gets its one outcome (PROTOCOL.md 7.3):
+        acknowledged = sold. A BUSY may only come over TLS, and says nothing was bought."""
         item = 104
         before = self.stocks([item])
         j, cp = self.shop_bench(self.srv, "udp-buy", "--item", item, "--connections", 1,
@@ -188,7 +189,7 @@ class PurchaseModesTest(BenchCase):
                                 "--warmup", "0.1", "--duration", "0.3", want_exit=None)
         why = self.describe(cp)
         self.assertEqual(set(j["errors_by_kind"]) - {"BUSY"}, set(), why)
-        self.assertGreater(j["errors_by_kind"].get("BUSY", 0), 0, "the queue never filled: " + why)
+        self.assertGreater(j["retransmits"], 0, "the queue never filled: " + why)
         self.assertInvariantOk(j, cp)
         self.assertServerStock(self.srv, before, j, cp)
         self.assertEqual(cp.returncode, 0, why)

@@ -804,11 +804,14 @@ class UdpRealClientTest(UdpCase):
 
 
 class UdpBusyTest(UdpCase):
-    """Purchases refused at once (the committer's queue is full) are answered, not lost."""
+    """BUY datagrams the server cannot queue (the committer's queue is full) are dropped without
+    a reply, as a full socket buffer would drop them, and buy nothing; the server survives."""
 
-    def test_regression_udp_buy_refused_busy_is_answered_and_server_survives(self):
-        # Regression: a BUY datagram answered BUSY at once freed its request while the datagram
-        # handler still used it (use after free, found by review and ASan).
+    def test_regression_udp_buy_refused_busy_is_dropped_and_server_survives(self):
+        # Regression: a BUY datagram refused at once freed its request while the datagram
+        # handler still used it (use after free, found by review and ASan). Since then such a
+        # datagram gets no reply: a BUSY would say "nothing bought" of a request id whose
+        # retransmitted copies may still be bought.
         srv = self.new_server(catalog_text="Sno,Name,Quantity,Price\n101,bolt,100000,1\n",
                               extra_args=["--commit-queue", "1"])
         clients = [self.tls_login(srv, "root" if i % 2 else "root1") for i in range(6)]
@@ -821,22 +824,16 @@ class UdpBusyTest(UdpCase):
         for _, s in clients:
             want = sent[id(s)]
             got = {}
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 3
             while len(got) < len(want) and time.monotonic() < deadline:
                 data = s.ep.recv(max(0.01, deadline - time.monotonic()))
                 d = s.open_reply(data) if data is not None else None
                 if d is not None and d.header.request_id in want:
                     got[d.header.request_id] = parse_reply_text(d.payload).final
-            self.assertEqual(len(got), len(want), "replies to BUY datagrams")
             finals += got.values()
-        outcomes = {"OK": 0, "BUSY": 0}
         for final in finals:
-            if final.startswith("OK bought 1 x bolt"):
-                outcomes["OK"] += 1
-            else:
-                self.assertTrue(final.startswith("ERR BUSY "), final)
-                outcomes["BUSY"] += 1
-        self.assertEqual(sum(outcomes.values()), 60)
+            self.assertTrue(final.startswith("OK bought 1 x bolt"), final)  # never a BUSY
+        self.assertLess(len(finals), 60, "no datagram was refused: the test did not test")
         t, _ = clients[0]
-        self.assertEqual(stock_of(t, 101), 100000 - outcomes["OK"])
+        self.assertEqual(stock_of(t, 101), 100000 - len(finals))  # the dropped bought nothing
         self.assertEqual(t.request("PING").final, "OK PONG")
