@@ -293,12 +293,9 @@ int udp_token_make(const udp_token_secret_t *secret, int64_t now, int family, co
     uint8_t fam = family_byte(family, addr_bytes, addr_len);
     if (fam == 0 || secret == NULL)
         return -1;
-    uint8_t mac[TOKEN_MAC_LEN];
-    if (!token_mac(secret, now, fam, addr_bytes, addr_len, port, mac))
+    if (!token_mac(secret, now, fam, addr_bytes, addr_len, port, out + TOKEN_TIME_LEN))
         return -1;
-    store_be(out, TOKEN_TIME_LEN, (uint64_t)now);
-    memcpy(out + TOKEN_TIME_LEN, mac, TOKEN_MAC_LEN);
-    OPENSSL_cleanse(mac, sizeof mac);
+    store_be(out, TOKEN_TIME_LEN, (uint64_t)now); /* the MAC went straight into the token */
     return 0;
 }
 
@@ -450,12 +447,9 @@ int udp_token_keys_make(udp_token_keys_t *keys, int64_t now, int family, const u
     uint8_t fam = family_byte(family, addr_bytes, addr_len);
     if (fam == 0 || keys == NULL)
         return -1;
-    uint8_t mac[TOKEN_MAC_LEN];
-    if (!keys_mac(keys, now, fam, addr_bytes, addr_len, port, mac))
+    if (!keys_mac(keys, now, fam, addr_bytes, addr_len, port, out + TOKEN_TIME_LEN))
         return -1;
-    store_be(out, TOKEN_TIME_LEN, (uint64_t)now);
-    memcpy(out + TOKEN_TIME_LEN, mac, TOKEN_MAC_LEN);
-    OPENSSL_cleanse(mac, sizeof mac);
+    store_be(out, TOKEN_TIME_LEN, (uint64_t)now); /* the MAC went straight into the token */
     return 0;
 }
 

@@ -306,8 +306,7 @@ static void *checkpoint_main(void *arg)
             continue;
         seen = cm->stats.batches;
         pthread_mutex_unlock(&cm->lock);
-        int pages = 0;
-        if (store_checkpoint(cm->checkpoint_store, &pages) != STORE_OK)
+        if (store_checkpoint(cm->checkpoint_store) != STORE_OK)
             log_error("checkpointer: %s", store_errmsg(cm->checkpoint_store));
         pthread_mutex_lock(&cm->lock);
     }

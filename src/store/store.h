@@ -78,12 +78,11 @@ store_status_t store_sync(store_t *st, char *err, size_t errlen);
  * reused). A connection that commits also checkpoints inside a commit now and then: every
  * 1000 log pages by default; after store_defer_checkpoints only once the log is large
  * (STORE_DEFERRED_CHECKPOINT_PAGES), counting on another connection (another thread) calling
- * store_checkpoint meanwhile. That copies what it can without waiting for readers or writers
- * and reports in *log_pages how many pages the log holds; the committing connection's own
- * checkpoints then find little left to copy, and reset the log. */
+ * store_checkpoint meanwhile. That copies what it can without waiting for readers or writers;
+ * the committing connection's own checkpoints then find little left to copy, and reset the log. */
 #define STORE_DEFERRED_CHECKPOINT_PAGES 16384
 store_status_t store_defer_checkpoints(store_t *st);
-store_status_t store_checkpoint(store_t *st, int *log_pages);
+store_status_t store_checkpoint(store_t *st);
 
 /* Opens a new order for a user at time now (Unix seconds); *order_id receives its id. */
 store_status_t store_order_open(store_t *st, int64_t user_id, int64_t now, int64_t *order_id);

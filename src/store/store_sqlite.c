@@ -427,13 +427,11 @@ store_status_t store_defer_checkpoints(store_t *st)
     return STORE_OK;
 }
 
-store_status_t store_checkpoint(store_t *st, int *log_pages)
+store_status_t store_checkpoint(store_t *st)
 {
-    int log = 0, done = 0;
-    if (sqlite3_wal_checkpoint_v2(st->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
+    if (sqlite3_wal_checkpoint_v2(st->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) !=
         SQLITE_OK)
         return sql_error(st, "checkpoint");
-    *log_pages = log;
     return STORE_OK;
 }
 
