@@ -82,6 +82,15 @@ $(BUILD)/tests/test_session_map: tests/unit/test_session_map.c $(BUILD)/obj/src/
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
 
+# The shared per-source tables (libsodium's SipHash keys them).
+$(BUILD)/tests/test_peer_limit: tests/unit/test_peer_limit.c $(BUILD)/obj/src/server/peer_limit.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST) libsodium)
+
+$(BUILD)/tests/test_udp_rate: tests/unit/test_udp_rate.c $(BUILD)/obj/src/server/udp_rate.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST) libsodium)
+
 $(BUILD)/tests/test_histogram: tests/unit/test_histogram.c $(BUILD)/obj/src/bench/histogram.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))

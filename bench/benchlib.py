@@ -150,8 +150,11 @@ class Netshopd:
     def __init__(self, threads=1, catalog=None, extra_args=(), users=(), hash_cost=None):
         self.users = list(users)
         self.user_args = ["--hash-cost", hash_cost] if hash_cost else []
+        # Every benchmark client comes from one address (loopback): lift the limits per source
+        # address and per UDP session, which protect a public server from one source.
+        lifted = ["--max-per-address", "1000000", "--udp-session-rate", "10000000"]
         self.srv = harness.ShopServer(catalog_path=str(catalog) if catalog else None,
-                                      extra_args=list(extra_args), demo=True, threads=threads,
+                                      extra_args=lifted + list(extra_args), demo=True, threads=threads,
                                       start=False, owner="bench")
 
     port = property(lambda self: self.srv.port)

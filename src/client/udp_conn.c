@@ -6,7 +6,7 @@
  *   new request id ─> send try 1 ─> wait 200 ms ─> send try 2 ─> wait 400 ms ─> ... try 5,
  *   wait 1600 ms ─> CONN_ERR_TIMEOUT
  *        any matching reply while waiting ─> page done (MORE: next page, new exchange)
- *        anonymous RETRY (first one) ─> keep its token, resend that try now with it
+ *        RETRY (first one) ─> keep its token, resend that try now with it (and every later one)
  *        ICMP refusal ─> anonymous: next address of the host, resend now; else CONN_ERR_CONNECT
  *
  * Every try is a new datagram: a new packet number (sessions), the same request id. Replies are
@@ -247,12 +247,12 @@ static bool next_address(udp_conn_t *u)
 
 /* --- one datagram out --- */
 
-/* Builds and sends one try of the request: header (+ the address token when anonymous and one
- * is known), then the text, plain or sealed under the next packet number. Returns 0 when sent
+/* Builds and sends one try of the request: header (+ the address token when the server gave
+ * one), then the text, plain or sealed under the next packet number. Returns 0 when sent
  * (or dropped by a full socket buffer: a lost datagram like any other), else the errno. */
 static int send_try(udp_conn_t *u, const char *line, size_t len, uint16_t page, uint64_t request_id)
 {
-    bool token = u->anonymous && u->have_token;
+    bool token = u->have_token;
     udp_header_t h = {
         .type = UDP_TYPE_REQUEST,
         .flags = token ? UDP_FLAG_TOKEN : 0,
@@ -291,7 +291,8 @@ static int send_try(udp_conn_t *u, const char *line, size_t len, uint16_t page, 
 typedef enum {
     DGRAM_IGNORE, /* not for this exchange, or not authentic */
     DGRAM_REPLY,  /* the reply page: *text / *text_len (in u->plain or u->in), *more */
-    DGRAM_RETRY,  /* anonymous: the server wants its token echoed (now in u->token) */
+    DGRAM_RETRY,  /* the server wants its token echoed (now in u->token): an anonymous request,
+                     or a sealed one from an address other than the TLS connection's */
 } dgram_kind_t;
 
 /* Checks one received datagram u->in[0..len) against the exchange (request id, page). */
@@ -304,7 +305,7 @@ static dgram_kind_t classify(udp_conn_t *u, size_t len, uint64_t request_id, uin
     if (d.hdr.session_id != u->session_id || d.hdr.request_id != request_id)
         return DGRAM_IGNORE;
     if (d.hdr.type == UDP_TYPE_RETRY) { /* §7.2 names its request id, not its page */
-        if (!u->anonymous || d.token == NULL)
+        if (d.token == NULL)
             return DGRAM_IGNORE;
         memcpy(u->token, d.token, UDP_WIRE_TOKEN_LEN);
         u->have_token = true;

@@ -165,9 +165,10 @@ udp_wire_result_t udp_wire_decode(const uint8_t *buf, size_t len, udp_datagram_t
     bool authenticated = d.hdr.session_id != 0;
     if (d.hdr.request_id == 0)
         return UDP_WIRE_BAD_FIELDS;
-    if (authenticated ? d.hdr.packet_number == 0 : d.hdr.packet_number != 0)
-        return UDP_WIRE_BAD_FIELDS;
-    if (authenticated && d.hdr.type == UDP_TYPE_RETRY)
+    /* A retry is never sealed (packet number 0); it names the session of the sealed request it
+     * answers, if any (§7.3). */
+    if (d.hdr.type == UDP_TYPE_RETRY ? d.hdr.packet_number != 0
+                                     : (authenticated ? d.hdr.packet_number == 0 : d.hdr.packet_number != 0))
         return UDP_WIRE_BAD_FIELDS;
 
     d.payload_len = reader_left(&r);

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "core/money.h"
+#include "core/netaddr.h"
+#include "core/token_bucket.h"
 #include "core/order.h"
 #include "proto/shop1.h"
 #include "proto/udp_seal.h"
@@ -39,6 +41,8 @@ typedef struct session {
     udp_dir_keys_t c2s, s2c;
     udp_replay_t replay;
     uint64_t udp_next_pn;           /* next packet number the server sends */
+    netaddr_prefix_t udp_home;      /* the TLS connection's source prefix: validated for replies */
+    token_bucket_t udp_rate;        /* sealed datagrams, --udp-session-rate */
 } session_t;
 
 /* Purchases one session may have waiting (datagrams can arrive faster than they commit). */

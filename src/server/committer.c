@@ -31,6 +31,9 @@
 #include "server/log.h"
 
 #define CHECKPOINT_EVERY_MS 100
+#define PRUNE_PER_BATCH 1000     /* refused request records forgotten per batch, at most */
+#define PRUNE_EVERY_SECS 60      /* how often a batch looks for expired ones (shorter retentions:
+                                    half the retention) */
 
 typedef struct {
     int sno;
@@ -59,6 +62,8 @@ struct committer {
     store_t *checkpoint_store;           /* the checkpointer's own connection */
 
     size_t queue_max, batch_max, order_lines_max;
+    int64_t request_retention; /* seconds a refused BUY's outcome is kept for its request id */
+    int64_t next_prune_at;     /* Unix seconds: the first batch at or after it prunes */
     store_t *store;            /* this thread's own connection */
     const catalog_t *cat;
     size_t nitems;
@@ -256,6 +261,7 @@ static bool apply_buy(committer_t *cm, commit_job_t *job, int64_t now)
     if (!has_rid || job->result == SHOP1_ERR_INTERNAL)
         return true;
     rec.result = job->result;
+    rec.created_at = now;
     return store_request_put(cm->store, job->user_id, job->request_id, &rec) == STORE_OK;
 }
 
@@ -269,6 +275,13 @@ static void run_batch(committer_t *cm, commit_job_t *batch)
             ok = apply_buy(cm, j, now);
         else
             ok = store_order_close(cm->store, j->order_id, now) != STORE_ERROR;
+    }
+    /* Refused outcomes expire (PROTOCOL.md, BUY): a few at a time, in the batch's transaction. */
+    if (ok && now >= cm->next_prune_at) {
+        int64_t deleted = 0;
+        ok = store_requests_prune(cm->store, now - cm->request_retention, PRUNE_PER_BATCH, &deleted) == STORE_OK;
+        int64_t every = cm->request_retention / 2 < PRUNE_EVERY_SECS ? cm->request_retention / 2 : PRUNE_EVERY_SECS;
+        cm->next_prune_at = deleted == PRUNE_PER_BATCH ? now : now + (every > 0 ? every : 1);
     }
     if (ok)
         ok = store_commit(cm->store) == STORE_OK;
@@ -382,13 +395,15 @@ static void committer_free(committer_t *cm)
 }
 
 committer_t *committer_start(const char *db_path, const catalog_t *cat, size_t queue_max,
-                             size_t batch_max, size_t order_lines_max, char *err, size_t errlen)
+                             size_t batch_max, size_t order_lines_max, int64_t request_retention,
+                             char *err, size_t errlen)
 {
     committer_t *cm = calloc(1, sizeof *cm);
     if (!cm) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    cm->request_retention = request_retention;
     pthread_mutex_init(&cm->lock, NULL);
     pthread_cond_init(&cm->wake, NULL);
     pthread_mutex_init(&cm->sync_lock, NULL);

@@ -53,9 +53,11 @@ typedef struct commit_job {
 
 /* Opens its own store on db_path, closes orders left open by an earlier run, and starts the
  * thread. The catalog must be frozen; the committer becomes the only writer of its stock.
- * An order holds at most order_lines_max lines. Returns NULL with err filled on failure. */
+ * An order holds at most order_lines_max lines. A refused BUY's outcome is kept for its request
+ * id request_retention seconds, then forgotten. Returns NULL with err filled on failure. */
 committer_t *committer_start(const char *db_path, const catalog_t *cat, size_t queue_max,
-                             size_t batch_max, size_t order_lines_max, char *err, size_t errlen);
+                             size_t batch_max, size_t order_lines_max, int64_t request_retention,
+                             char *err, size_t errlen);
 
 /* Queues a job (any thread). Returns false, and keeps nothing, when the queue is full or the
  * committer is stopping: the caller answers BUSY and still owns job. */

@@ -20,14 +20,18 @@ void config_defaults(config_t *cfg)
         .threads = cores > 0 && cores <= 256 ? (int)cores : 2,
         .auth_threads = 2,
         .max_connections = 10000,
+        .max_per_address = 256,
+        .output_budget = (size_t)256 * 1024 * 1024,
         .idle_timeout = 300,
         .handshake_timeout = 10,
         .output_limit = 256 * 1024,
         .login_failures = 5,
         .udp_rate = 200,
+        .udp_session_rate = 2000,
         .login_window = 60,
         .commit_queue_max = 65536,
         .order_lines_max = ORDER_LINES_DEFAULT,
+        .request_retention = 86400,
         .commit_batch_max = 4096,
         .auth_queue_max = 1024,
         .read_high_water = 64 * 1024,
@@ -46,13 +50,19 @@ const char *config_usage(void)
            "  --threads N              network worker threads (default: number of cores)\n"
            "  --auth-threads N         password hashing threads (default 2)\n"
            "  --max-connections N      concurrent TLS connections (default 10000)\n"
+           "  --max-per-address N      connections from one IPv4 address or IPv6 /64 (default 256)\n"
+           "  --output-budget BYTES    pending reply bytes over all connections before each takes\n"
+           "                           only small replies (default 268435456)\n"
            "  --idle-timeout SECS      close connections idle this long (default 300)\n"
            "  --handshake-timeout SECS close connections whose TLS handshake takes longer (default 10)\n"
            "  --output-limit BYTES     pending reply bytes before a connection stops being read (default 262144)\n"
            "  --login-failures N       failed logins per account or address per minute (default 5)\n"
            "  --udp-rate N             datagrams per second per address without a token (default 200)\n"
+           "  --udp-session-rate N     sealed datagrams per second per logged-in session (default 2000)\n"
            "  --commit-queue N         purchases waiting for the committer before BUSY (default 65536)\n"
-           "  --order-lines N          lines in one order (one session's purchases) (default 1000)\n";
+           "  --order-lines N          lines in one order (one session's purchases) (default 1000)\n"
+           "  --request-retention SECS keep a refused BUY's outcome for its request id this long\n"
+           "                           (default 86400; purchases are kept for good)\n";
 }
 
 /* Parses a decimal integer option in [min, max]; prints the error quoting the value. */
@@ -72,7 +82,8 @@ static int parse_long(const char *opt, const char *s, long min, long max, long *
 int config_parse_serve(config_t *cfg, int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_PORT, O_THREADS, O_AUTH, O_MAXCONN, O_IDLE, O_HANDSHAKE,
-           O_OUTPUT, O_LOGINFAIL, O_UDPRATE, O_COMMITQ, O_ORDERLINES };
+           O_OUTPUT, O_LOGINFAIL, O_UDPRATE, O_COMMITQ, O_ORDERLINES, O_PERADDR, O_BUDGET,
+           O_SESSIONRATE, O_RETENTION };
     static const struct option opts[] = {
         {"data", required_argument, NULL, O_DATA},
         {"listen", required_argument, NULL, O_LISTEN},
@@ -87,6 +98,10 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         {"udp-rate", required_argument, NULL, O_UDPRATE},
         {"commit-queue", required_argument, NULL, O_COMMITQ},
         {"order-lines", required_argument, NULL, O_ORDERLINES},
+        {"max-per-address", required_argument, NULL, O_PERADDR},
+        {"output-budget", required_argument, NULL, O_BUDGET},
+        {"udp-session-rate", required_argument, NULL, O_SESSIONRATE},
+        {"request-retention", required_argument, NULL, O_RETENTION},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -94,7 +109,7 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
     int c;
     long v;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        const char *name = c > 0 && c <= O_ORDERLINES ? opts[c - 1].name : "";
+        const char *name = c > 0 && c <= O_RETENTION ? opts[c - 1].name : "";
         switch (c) {
         case O_DATA: cfg->data_dir = optarg; continue;
         case O_LISTEN: cfg->listen_addr = optarg; continue;
@@ -141,6 +156,22 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         case O_UDPRATE:
             if (parse_long(name, optarg, 1, 10000000, &v)) return -1;
             cfg->udp_rate = (int)v;
+            continue;
+        case O_PERADDR:
+            if (parse_long(name, optarg, 1, 1000000, &v)) return -1;
+            cfg->max_per_address = (int)v;
+            continue;
+        case O_BUDGET:
+            if (parse_long(name, optarg, 65536, 1L << 40, &v)) return -1;
+            cfg->output_budget = (size_t)v;
+            continue;
+        case O_RETENTION:
+            if (parse_long(name, optarg, 1, 10L * 366 * 86400, &v)) return -1;
+            cfg->request_retention = v;
+            continue;
+        case O_SESSIONRATE:
+            if (parse_long(name, optarg, 1, 10000000, &v)) return -1;
+            cfg->udp_session_rate = (int)v;
             continue;
         default:
             fputs(config_usage(), stderr);

@@ -13,14 +13,20 @@ typedef struct {
     int threads;                   /* --threads, default: number of cores */
     int auth_threads;              /* --auth-threads, default 2 */
     int max_connections;           /* --max-connections, default 10000 */
+    int max_per_address;           /* --max-per-address: connections per IPv4 /32 or IPv6 /64, 256 */
+    size_t output_budget;          /* --output-budget: reply bytes pending over all connections
+                                      before they take only small replies, default 256 MiB */
     int idle_timeout;              /* --idle-timeout seconds, default 300 */
     int handshake_timeout;         /* --handshake-timeout seconds, default 10 */
     size_t output_limit;           /* --output-limit bytes, default 256 KiB */
     unsigned login_failures;       /* --login-failures per window, default 5 */
     int udp_rate;                  /* --udp-rate: datagrams/s per source address without a token, 200 */
+    int udp_session_rate;          /* --udp-session-rate: sealed datagrams/s per session, 2000 */
     int login_window;              /* seconds of that window, 60 */
     size_t commit_queue_max;       /* purchases waiting for the committer before BUSY, 65536 */
     size_t order_lines_max;        /* --order-lines: lines in one order, ORDER_LINES_DEFAULT */
+    int64_t request_retention;     /* --request-retention: seconds a refused BUY's outcome is
+                                      kept for its request id, 86400 */
     size_t commit_batch_max;       /* purchases per store transaction, 4096 */
     size_t auth_queue_max;         /* logins waiting for a hashing thread before BUSY, 1024 */
     size_t read_high_water;        /* input buffered per connection before reading pauses, 64 KiB

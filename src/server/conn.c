@@ -14,7 +14,14 @@
  * EOF from the client (TCP FIN or TLS close_notify) in READY or WAITING is a half-close: no more
  * requests will come, but every complete request line already received is still answered, in
  * order; then CLOSING (an incomplete last line is dropped). EOF while HANDSHAKE kills; while
- * CLOSING it changes nothing (the replies are still flushed).
+ * CLOSING it changes nothing (the replies are still flushed). An EOF met while writing, or any
+ * error, kills in every state: nobody reads the replies (a reset arrives as an EOF, since dirty
+ * shutdowns are allowed). bufferevent_openssl stops writing after any EOF, so a half-close
+ * with replies pending starts writing again; if the peer is gone, that write fails and kills.
+ *
+ * The watchdog (conn_sweep, once a second) is the deadline no state escapes: a connection that
+ * has neither sent us a byte, nor taken a byte of its replies, nor had an outcome come back for
+ * idle_timeout + handshake_timeout seconds is killed, whatever it is doing.
  * DEAD: the bufferevent is freed and the session ended; the struct lives on while an async
  * request still refers to it (refs), and is freed by the last conn_release.
  * Every state change goes through set_state, which asserts the transition is allowed.
@@ -29,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -37,7 +46,13 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
+#include "core/netaddr.h"
 #include "server/log.h"
+#include "server/peer_limit.h"
+
+/* A connection may always have this much output pending, even while the output of all
+ * connections together is over --output-budget (then each takes only small replies). */
+#define OUTPUT_FLOOR (16 * 1024)
 
 typedef enum { CONN_HANDSHAKE, CONN_READY, CONN_WAITING, CONN_CLOSING, CONN_DEAD } conn_state_t;
 
@@ -48,10 +63,15 @@ struct conn {
     conn_state_t state;
     int refs;                   /* 1 while live + 1 per request in flight */
     bool discarding;            /* skipping the rest of an over-long line */
-    bool reject_busy;           /* over the connection limit: ERR BUSY after the handshake */
+    const char *reject_busy;    /* over a connection limit: ERR BUSY <this> after the handshake */
+    bool prefix_counted;        /* counted in srv->peer_limits under prefix */
     bool processing;            /* inside process_lines: a synchronous resume must not recurse */
     bool peer_done;             /* the client half-closed: answer what is buffered, then close */
     struct event *handshake_deadline; /* closes a handshake that takes too long, however active */
+    int64_t last_progress;      /* monotonic seconds: last byte in, byte out or outcome back */
+    struct evbuffer_cb_entry *out_cb; /* counts our output in srv->output_pending */
+    size_t out_counted;         /* bytes of output counted there */
+    netaddr_prefix_t prefix;    /* the client's source prefix (per-address limits) */
     session_t session;
     request_ctx_t req;          /* how commands.c sees this connection */
     shop1_buf_t out;
@@ -61,6 +81,13 @@ struct conn {
 
 static void process_input(conn_t *c);
 static void cancel_handshake_deadline(conn_t *c);
+
+static int64_t now_secs(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec;
+}
 
 static const char *state_name(conn_state_t s)
 {
@@ -98,8 +125,14 @@ static void conn_kill(conn_t *c)
     worker_t *w = c->w;
     set_state(c, CONN_DEAD);
     cancel_handshake_deadline(c);
+    evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
+    atomic_fetch_sub(&w->srv->output_pending, c->out_counted);
+    c->out_counted = 0;
     bufferevent_free(c->bev);
     c->bev = NULL;
+    if (c->prefix_counted)
+        peer_limit_release(w->srv->peer_limits, &c->prefix);
+    c->prefix_counted = false;
     c->session.ended = true;
     commands_end_session(w, &c->session);
     if (c->prev)
@@ -161,6 +194,7 @@ static void set_idle_timeouts(conn_t *c, bool reading)
 
 static void conn_suspend(conn_t *c)
 {
+    c->last_progress = now_secs();
     set_state(c, CONN_WAITING);
     set_idle_timeouts(c, false);
     c->refs++;
@@ -171,6 +205,7 @@ static void conn_resume(conn_t *c)
 {
     worker_t *w = c->w;
     w->pending_jobs--;
+    c->last_progress = now_secs();
     if (c->state == CONN_WAITING) {
         set_state(c, CONN_READY);
         set_idle_timeouts(c, true);
@@ -224,6 +259,7 @@ static void op_logged_in(request_ctx_t *r)
     if (ssl && SSL_export_keying_material(ssl, exported, sizeof exported, UDP_EXPORT_LABEL,
                                           strlen(UDP_EXPORT_LABEL), context, sizeof context, 1) == 1) {
         udp_keys_from_export(exported, &s->c2s, &s->s2c);
+        s->udp_home = c->prefix; /* sealed replies go freely only to this prefix (udp.c) */
         s->udp_ready = true;
     } else {
         log_warn("cannot derive UDP keys for a session; it will use TLS only");
@@ -238,18 +274,49 @@ static const request_ops_t CONN_OPS = {
     .logged_in = op_logged_in,
 };
 
-/* Handles one complete request line (without its LF). */
+/* True when a request line is a LOGIN (it may carry a password), whether or not it parses:
+ * optional blanks, then "login" in any case, then a blank or the end. */
+static bool is_login_line(const char *line, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (len - i < 5 || strncasecmp(line + i, "login", 5) != 0)
+        return false;
+    return len - i == 5 || line[i + 5] == ' ' || line[i + 5] == '\t' || line[i + 5] == '\r';
+}
+
+/* Overwrites the first len bytes of an input buffer in place, before they are drained: libevent
+ * frees or reuses drained chains without clearing them, and a password must not linger there. */
+static void wipe_input(struct evbuffer *in, size_t len)
+{
+    struct evbuffer_iovec few[8], *vec = few;
+    int n = evbuffer_peek(in, (ev_ssize_t)len, NULL, NULL, 0); /* how many chains hold them */
+    if (n > 8 && !(vec = malloc((size_t)n * sizeof *vec)))
+        return; /* out of memory: drained unwiped, as before */
+    n = evbuffer_peek(in, (ev_ssize_t)len, NULL, vec, n);
+    for (int i = 0; i < n && len > 0; i++) {
+        size_t k = vec[i].iov_len < len ? vec[i].iov_len : len;
+        OPENSSL_cleanse(vec[i].iov_base, k);
+        len -= k;
+    }
+    if (vec != few)
+        free(vec);
+}
+
+/* Handles one complete request line (without its LF). A LOGIN line is wiped afterwards, parsed
+ * or not: the password is no longer needed here (the auth job has its own copy, wiped there). */
 static void handle_line(conn_t *c, size_t len)
 {
+    bool login = is_login_line(c->line, len); /* before the parser splits the line in place */
     shop1_request_t req;
     shop1_parse_error_t perr;
-    if (shop1_parse_request(c->line, len, &req, &perr) != SHOP1_OK) {
+    if (shop1_parse_request(c->line, len, &req, &perr) != SHOP1_OK)
         shop1_err(&c->out, perr.code, "%s", perr.text);
-        return;
-    }
-    commands_execute(&c->req, &req);
-    if (req.verb == SHOP1_LOGIN)
-        OPENSSL_cleanse(c->line, len); /* the password is no longer needed here */
+    else
+        commands_execute(&c->req, &req);
+    if (login)
+        OPENSSL_cleanse(c->line, len);
 }
 
 /* Works through buffered request lines while the connection is READY, up to the per-wake-up
@@ -257,8 +324,25 @@ static void handle_line(conn_t *c, size_t len)
  * read). Never buffers more than one line: an over-long line is answered and discarded. */
 static void process_lines(conn_t *c);
 
+/* True while c has more replies pending than it may have now: over output_limit, or over
+ * OUTPUT_FLOOR while all connections together are over output_budget. */
+static bool output_full(conn_t *c)
+{
+    server_t *srv = c->w->srv;
+    size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
+    if (out > srv->cfg.output_limit)
+        return true;
+    if (out <= OUTPUT_FLOOR || atomic_load_explicit(&srv->output_pending, memory_order_relaxed) <=
+                                   srv->cfg.output_budget)
+        return false;
+    if (!atomic_exchange(&srv->output_budget_warned, true))
+        log_warn("replies pending over all connections passed --output-budget %zu bytes: connections "
+                 "take only small replies until their clients read", srv->cfg.output_budget);
+    return true;
+}
+
 /* Flow control. Reading is on while the connection can take more requests: input below
- * read_high_water and replies below output_limit. This is done here, not with a libevent read
+ * read_high_water and replies below output_limit (output_full). This is done here, not with a libevent read
  * watermark: with bufferevent_openssl a read watermark can strand decrypted bytes inside OpenSSL,
  * where no socket event will ever fetch them (libevent issue #854); without one, every read event
  * drains OpenSSL's buffer into the input evbuffer. */
@@ -268,7 +352,7 @@ static void update_reading(conn_t *c)
         return;
     const config_t *cfg = &c->w->srv->cfg;
     bool want = evbuffer_get_length(bufferevent_get_input(c->bev)) < cfg->read_high_water &&
-                evbuffer_get_length(bufferevent_get_output(c->bev)) <= cfg->output_limit;
+                !output_full(c);
     bool on = (bufferevent_get_enabled(c->bev) & EV_READ) != 0;
     if (want && !on)
         bufferevent_enable(c->bev, EV_READ);
@@ -292,7 +376,7 @@ static void process_lines(conn_t *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     int handled = 0;
     while (c->state == CONN_READY) {
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > cfg->output_limit)
+        if (output_full(c))
             return; /* reading pauses (update_reading); on_write resumes */
         if (handled == cfg->requests_per_wakeup) {
             bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
@@ -307,11 +391,14 @@ static void process_lines(conn_t *c)
             conn_close_after_reply(c);
             return;
         }
+        /* Over-long lines are wiped as they are thrown away: one may be a LOGIN. */
         if (c->discarding) {
             if (eol.pos < 0) {
+                wipe_input(in, avail);
                 evbuffer_drain(in, avail);
                 return;
             }
+            wipe_input(in, (size_t)eol.pos + eol_len);
             evbuffer_drain(in, (size_t)eol.pos + eol_len);
             c->discarding = false;
             continue;
@@ -319,6 +406,7 @@ static void process_lines(conn_t *c)
         if (eol.pos < 0) {
             if (avail < SHOP1_LINE_MAX)
                 return; /* need more */
+            wipe_input(in, avail);
             evbuffer_drain(in, avail);
             c->discarding = true;
             shop1_err(&c->out, SHOP1_ERR_TOO_LONG, "request line longer than %d bytes", SHOP1_LINE_MAX);
@@ -328,11 +416,14 @@ static void process_lines(conn_t *c)
         }
         size_t len = (size_t)eol.pos;
         if (len + eol_len > SHOP1_LINE_MAX) {
+            wipe_input(in, len + eol_len);
             evbuffer_drain(in, len + eol_len);
             shop1_err(&c->out, SHOP1_ERR_TOO_LONG, "request line longer than %d bytes", SHOP1_LINE_MAX);
         } else {
-            evbuffer_remove(in, c->line, len);
-            evbuffer_drain(in, eol_len);
+            evbuffer_copyout(in, c->line, len);
+            if (is_login_line(c->line, len))
+                wipe_input(in, len);
+            evbuffer_drain(in, len + eol_len);
             handle_line(c, len);
         }
         handled++;
@@ -345,6 +436,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
     (void)bev;
     conn_t *c = arg;
+    c->last_progress = now_secs();
     if (c->state == CONN_READY)
         process_input(c);
     else
@@ -387,7 +479,7 @@ static void send_greeting(conn_t *c)
     cancel_handshake_deadline(c);
     set_idle_timeouts(c, true);
     if (c->reject_busy) {
-        shop1_err(&c->out, SHOP1_ERR_BUSY, "too many connections");
+        shop1_err(&c->out, SHOP1_ERR_BUSY, "%s", c->reject_busy);
         conn_close_after_reply(c);
         return;
     }
@@ -410,15 +502,19 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         conn_close_after_reply(c);
         return;
     }
-    if ((what & BEV_EVENT_EOF) && c->state != CONN_HANDSHAKE) {
+    if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_WRITING)) &&
+        c->state != CONN_HANDSHAKE) {
         /* A half-close (see the top of the file): stop reading, answer what was received. */
         c->peer_done = true;
         bufferevent_disable(c->bev, EV_READ);
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+            bufferevent_enable(c->bev, EV_WRITE); /* writing stopped at the EOF: go on, or fail */
         if (c->state == CONN_READY)
             process_input(c);
         return; /* WAITING: conn_resume goes on with the buffered lines */
     }
-    /* Errors, EOF during the handshake, handshake and write timeouts: nobody to answer. */
+    /* Errors, EOF while writing (a reset), EOF during the handshake, handshake and write
+     * timeouts: nobody to answer. */
     conn_kill(c);
 }
 
@@ -430,6 +526,22 @@ static void format_peer(const struct sockaddr *sa, char *buf, size_t cap)
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
     snprintf(buf, cap, "%s", host);
+}
+
+/* The output buffer changed: count its bytes in the server's total, and note progress when the
+ * client took some of them. */
+static void on_output_change(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void)buf;
+    conn_t *c = arg;
+    size_t now_len = info->orig_size + info->n_added - info->n_deleted;
+    if (info->n_deleted)
+        c->last_progress = now_secs();
+    if (now_len >= c->out_counted)
+        atomic_fetch_add_explicit(&c->w->srv->output_pending, now_len - c->out_counted, memory_order_relaxed);
+    else
+        atomic_fetch_sub_explicit(&c->w->srv->output_pending, c->out_counted - now_len, memory_order_relaxed);
+    c->out_counted = now_len;
 }
 
 void conn_accept(worker_t *w, evutil_socket_t fd, const struct sockaddr *sa, int salen)
@@ -451,8 +563,10 @@ void conn_accept(worker_t *w, evutil_socket_t fd, const struct sockaddr *sa, int
         evutil_closesocket(fd);
         return;
     }
-    /* libevent may hand SSL_write a retried buffer at a new address. */
+    /* libevent may hand SSL_write a retried buffer at a new address. OpenSSL wipes its copy of
+     * what it decrypted (a LOGIN's password) once it has handed it over. */
     SSL_set_mode(ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_set_options(ssl, SSL_OP_CLEANSE_PLAINTEXT);
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     c->w = w;
     c->bev = bev;
@@ -462,7 +576,12 @@ void conn_accept(worker_t *w, evutil_socket_t fd, const struct sockaddr *sa, int
     c->req = (request_ctx_t){.ops = &CONN_OPS, .w = w, .session = &c->session, .peer = c->peer,
                              .out = &c->out};
     format_peer(sa, c->peer, sizeof c->peer);
-    c->reject_busy = atomic_fetch_add(&srv->connections, 1) >= srv->cfg.max_connections;
+    c->last_progress = now_secs();
+    if (atomic_fetch_add(&srv->connections, 1) >= srv->cfg.max_connections)
+        c->reject_busy = "too many connections";
+    else if (netaddr_prefix_of(sa, &c->prefix) &&
+             !(c->prefix_counted = peer_limit_acquire(srv->peer_limits, &c->prefix)))
+        c->reject_busy = "too many connections from your address";
 
     c->next = w->conns;
     if (w->conns)
@@ -477,6 +596,7 @@ void conn_accept(worker_t *w, evutil_socket_t fd, const struct sockaddr *sa, int
     if (c->handshake_deadline)
         evtimer_add(c->handshake_deadline, &hs);
     bufferevent_setwatermark(bev, EV_WRITE, srv->cfg.output_limit / 2, 0);
+    c->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), on_output_change, c);
     bufferevent_setcb(bev, on_read, on_write, on_event, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
@@ -499,4 +619,24 @@ void conn_kill_all(worker_t *w)
 {
     while (w->conns)
         conn_kill(w->conns);
+}
+
+void conn_sweep(worker_t *w)
+{
+    const config_t *cfg = &w->srv->cfg;
+    int64_t limit = (int64_t)cfg->idle_timeout + cfg->handshake_timeout;
+    int64_t now = now_secs();
+    size_t killed = 0;
+    for (conn_t *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        if (now - c->last_progress > limit) {
+            conn_kill(c);
+            killed++;
+        }
+    }
+    if (killed)
+        log_warn("worker %d: closed %zu connections that made no progress for %lld seconds", w->index,
+                 killed, (long long)limit);
+    if (atomic_load_explicit(&w->srv->output_pending, memory_order_relaxed) <= cfg->output_budget / 2)
+        atomic_store(&w->srv->output_budget_warned, false);
 }

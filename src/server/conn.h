@@ -21,6 +21,10 @@ void conn_accept(worker_t *w, evutil_socket_t fd, const struct sockaddr *sa, int
 void conn_drain_all(worker_t *w);
 /* Drain took too long: close every connection of the worker now. */
 void conn_kill_all(worker_t *w);
+/* The watchdog, once a second: kills the worker's connections that made no progress (no byte
+ * read, no reply byte taken by the client, no outcome back) for idle_timeout +
+ * handshake_timeout seconds, whatever their state. */
+void conn_sweep(worker_t *w);
 
 /* The connection a session belongs to, and holding it while a datagram's request that acts in the
  * session is pending (owner worker's thread only). conn_unref may free a dead connection. */

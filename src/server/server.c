@@ -160,6 +160,8 @@ static void server_free(server_t *srv)
     if (srv->ssl_ctx)
         tls_ctx_free(srv->ssl_ctx);
     catalog_free(srv->catalog);
+    peer_limit_free(srv->peer_limits);
+    udp_rate_free(srv->udp_rate);
 }
 
 int server_run(const config_t *cfg)
@@ -181,6 +183,12 @@ int server_run(const config_t *cfg)
         goto out;
     }
     randombytes_buf(srv.udp_secret.key, sizeof srv.udp_secret.key);
+    srv.peer_limits = peer_limit_new((unsigned)cfg->max_per_address);
+    srv.udp_rate = udp_rate_new(cfg->udp_rate);
+    if (!srv.peer_limits || !srv.udp_rate) {
+        snprintf(err, sizeof err, "out of memory");
+        goto out;
+    }
     char crt[PATH_MAX], key[PATH_MAX];
     if (paths_join(srv.db_path, sizeof srv.db_path, cfg->data_dir, PATHS_DB) != 0 ||
         paths_join(crt, sizeof crt, cfg->data_dir, CERTS_SERVER_CRT) != 0 ||
@@ -210,8 +218,8 @@ int server_run(const config_t *cfg)
     signal(SIGPIPE, SIG_IGN);
 
     if (!(srv.committer = committer_start(srv.db_path, srv.catalog, cfg->commit_queue_max,
-                                          cfg->commit_batch_max, cfg->order_lines_max, err,
-                                          sizeof err)))
+                                          cfg->commit_batch_max, cfg->order_lines_max,
+                                          cfg->request_retention, err, sizeof err)))
         goto out;
     if (!(srv.auth = auth_pool_start(srv.db_path, cfg->auth_threads, cfg->auth_queue_max,
                                      cfg->login_failures, cfg->login_window, err, sizeof err)))

@@ -16,6 +16,8 @@
 #include "server/committer.h"
 #include "proto/udp_wire.h"
 #include "server/config.h"
+#include "server/peer_limit.h"
+#include "server/udp_rate.h"
 
 #define NETSHOP_VERSION "0.1.0"
 
@@ -33,6 +35,10 @@ typedef struct server {
     int nworkers;
     int port;                 /* the port actually bound */
     atomic_int connections;   /* open TLS connections, all workers */
+    peer_limit_t *peer_limits; /* open TLS connections per source prefix, all workers */
+    atomic_size_t output_pending; /* reply bytes waiting in connections' output, all workers */
+    atomic_bool output_budget_warned; /* the over-budget warning is said once per episode */
+    udp_rate_t *udp_rate;     /* anonymous datagrams without a token, per source prefix */
     bool demo;
     udp_token_secret_t udp_secret; /* keys the UDP address tokens; random per start */
 } server_t;

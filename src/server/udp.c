@@ -1,4 +1,11 @@
-/* udp: batch receive, anonymous answers, steering and sealed answers on one worker's socket. */
+/* udp: batch receive, anonymous answers, steering and sealed answers on one worker's socket.
+ *
+ * Reflection: a datagram's source address can be forged, so a reply may only be large where the
+ * address is validated. Anonymous requests are validated by an address token (§7.2). A sealed
+ * request is validated when it comes from its session's TLS connection's prefix (core/netaddr.h)
+ * or carries a valid address token for its source; otherwise its reply is at most 3 times the
+ * request's bytes, or a RETRY with a token for that source. Each session's sealed datagrams are
+ * also rate-limited (--udp-session-rate), after their tag verifies. */
 #include "server/udp.h"
 
 #include <errno.h>
@@ -20,19 +27,16 @@
 #include "server/log.h"
 #include "server/page_cache.h"
 #include "server/session_map.h"
+#include "server/udp_rate.h"
+#include "core/netaddr.h"
+#include "core/token_bucket.h"
 #include "server/worker.h"
 
 #define UDP_BATCH 32
 #define UDP_BATCHES_PER_WAKEUP 8   /* then let TCP connections run */
-#define RATE_SLOTS 4096            /* token buckets for sources without an address token */
 #define PAGE_CAP (UDP_WIRE_DATAGRAM_MAX - UDP_WIRE_HEADER_LEN - UDP_WIRE_TAG_LEN)
 #define UDP_RCVBUF (4 * 1024 * 1024) /* asked for; the kernel caps it at net.core.rmem_max */
 #define SEND_WARN_INTERVAL_NS 1000000000LL /* at most one send-error warning per second */
-
-typedef struct {
-    double tokens;
-    int64_t last_ns;   /* 0: never used */
-} rate_bucket_t;
 
 struct udp_endpoint {
     worker_t *w;
@@ -43,7 +47,6 @@ struct udp_endpoint {
     shop1_buf_t reply;           /* reply text of the request being answered (when not cached) */
     page_cache_t *pages;         /* kept replies to anonymous catalog reads */
     session_t anonymous;         /* the logged-out session anonymous requests act in */
-    rate_bucket_t rate[RATE_SLOTS];
     /* receive batch */
     uint8_t in[UDP_BATCH][UDP_WIRE_DATAGRAM_MAX + 1];
     struct sockaddr_storage from[UDP_BATCH];
@@ -79,6 +82,8 @@ typedef struct {
     udp_header_t hdr;            /* of the request */
     struct sockaddr_storage from;
     socklen_t fromlen;
+    size_t request_len;          /* bytes of the request datagram */
+    bool validated;              /* from the session's own prefix, or with a valid token */
     bool async;
     bool executing;              /* inside commands_execute: a resume only marks it answered */
     bool answered;
@@ -113,29 +118,13 @@ static bool addr_parts(const struct sockaddr_storage *ss, int *family, const uin
     return true;
 }
 
-/* A token bucket per hash slot of the source address: colliding sources share one bucket, which
- * only ever limits more (a collision never refills it). True when one more datagram without a
- * token is allowed now. */
-static bool rate_allow(udp_endpoint_t *u, const uint8_t *addr, size_t len)
+/* True when one more datagram without a token is allowed now from this source: the buckets
+ * are the server's, shared by every worker (udp_rate.h). */
+static bool rate_allow(udp_endpoint_t *u, const struct sockaddr_storage *from)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ addr[i]) * 1099511628211ULL;
-    rate_bucket_t *b = &u->rate[h % RATE_SLOTS];
-    double rate = u->w->srv->cfg.udp_rate;
-    int64_t now = now_ns();
-    if (b->last_ns == 0) {
-        *b = (rate_bucket_t){.tokens = rate, .last_ns = now};
-    } else {
-        b->tokens += rate * (double)(now - b->last_ns) / 1e9;
-        if (b->tokens > rate)
-            b->tokens = rate;
-        b->last_ns = now;
-    }
-    if (b->tokens < 1.0)
-        return false;
-    b->tokens -= 1.0;
-    return true;
+    netaddr_prefix_t p;
+    return netaddr_prefix_of((const struct sockaddr *)from, &p) &&
+           udp_rate_allow(u->w->srv->udp_rate, &p, now_ns());
 }
 
 /* Copies the command text of a datagram into line (cap SHOP1_LINE_MAX + 1) without a trailing
@@ -203,6 +192,36 @@ static void flush_sends(udp_endpoint_t *u)
     u->nout = 0;
 }
 
+/* Encodes into out a RETRY for the request hdr, with a fresh address token for from: type 3,
+ * the request's id, page and session id, no payload. Returns its length, or 0. */
+static size_t encode_retry(udp_endpoint_t *u, const udp_header_t *hdr, const struct sockaddr_storage *from,
+                           uint8_t out[static UDP_WIRE_DATAGRAM_MAX])
+{
+    int family;
+    const uint8_t *ab;
+    size_t alen;
+    uint16_t port;
+    uint8_t token[UDP_WIRE_TOKEN_LEN];
+    if (!addr_parts(from, &family, &ab, &alen, &port) ||
+        udp_token_keys_make(u->token_keys, (int64_t)time(NULL), family, ab, alen, port, token) != 0)
+        return 0;
+    udp_header_t retry = {.type = UDP_TYPE_RETRY, .flags = UDP_FLAG_TOKEN, .page = hdr->page,
+                          .session_id = hdr->session_id, .request_id = hdr->request_id};
+    return udp_wire_encode_header(&retry, token, out, UDP_WIRE_DATAGRAM_MAX);
+}
+
+/* True when d carries a valid address token for its source. */
+static bool token_valid(udp_endpoint_t *u, const udp_datagram_t *d, const struct sockaddr_storage *from)
+{
+    int family;
+    const uint8_t *ab;
+    size_t alen;
+    uint16_t port;
+    return d->token && addr_parts(from, &family, &ab, &alen, &port) &&
+           udp_token_keys_check(u->token_keys, (int64_t)time(NULL), family, ab, alen, port, d->token) ==
+               UDP_TOKEN_VALID;
+}
+
 /* --- Anonymous requests. --- */
 
 static const request_ops_t ANON_OPS; /* no suspension: only synchronous verbs reach commands */
@@ -236,7 +255,7 @@ static void answer_anonymous(udp_endpoint_t *u, const udp_datagram_t *d, size_t 
         if (udp_token_keys_check(u->token_keys, now, family, ab, alen, port, d->token) != UDP_TOKEN_VALID)
             return; /* forged or stale: no reply */
         validated = true;
-    } else if (!rate_allow(u, ab, alen)) {
+    } else if (!rate_allow(u, from)) {
         return;
     }
 
@@ -281,12 +300,7 @@ static void answer_anonymous(udp_endpoint_t *u, const udp_datagram_t *d, size_t 
     size_t total = UDP_WIRE_HEADER_LEN + (size_t)plen;
     if (!validated && total > UDP_WIRE_AMPLIFICATION * req_len) {
         /* Too big for an unvalidated address: hand out a token to echo instead. */
-        uint8_t token[UDP_WIRE_TOKEN_LEN];
-        if (udp_token_keys_make(u->token_keys, now, family, ab, alen, port, token) != 0)
-            return;
-        udp_header_t retry = {.type = UDP_TYPE_RETRY, .flags = UDP_FLAG_TOKEN, .page = d->hdr.page,
-                              .request_id = d->hdr.request_id};
-        size_t n = udp_wire_encode_header(&retry, token, out, UDP_WIRE_DATAGRAM_MAX);
+        size_t n = encode_retry(u, &d->hdr, from, out);
         if (n && n <= UDP_WIRE_AMPLIFICATION * req_len)
             queue_send(u, n, from, fromlen);
         return;
@@ -317,10 +331,21 @@ static void send_sealed(udp_request_t *ur)
         memcpy(page, ur->out.data, ur->out.len);
     }
     uint8_t dgram[UDP_WIRE_DATAGRAM_MAX];
+    size_t n;
+    if (!ur->validated &&
+        UDP_WIRE_HEADER_LEN + (size_t)plen + UDP_WIRE_TAG_LEN > UDP_WIRE_AMPLIFICATION * ur->request_len) {
+        /* Not the session's own address and no token: too big to send there (§7.3). */
+        n = encode_retry(u, &ur->hdr, &ur->from, dgram);
+        if (n && n <= UDP_WIRE_AMPLIFICATION * ur->request_len &&
+            sendto(u->fd, dgram, n, MSG_DONTWAIT, (const struct sockaddr *)&ur->from, ur->fromlen) < 0 &&
+            errno != EAGAIN && errno != EWOULDBLOCK)
+            send_failed(u, errno);
+        return;
+    }
     udp_header_t h = {.type = UDP_TYPE_REPLY, .flags = more ? UDP_FLAG_MORE : 0, .page = ur->hdr.page,
                       .session_id = s->id, .packet_number = s->udp_next_pn++,
                       .request_id = ur->hdr.request_id};
-    size_t n = udp_wire_encode_header(&h, NULL, dgram, sizeof dgram);
+    n = udp_wire_encode_header(&h, NULL, dgram, sizeof dgram);
     long sealed = udp_seal(u->aead, &s->s2c, h.packet_number, dgram, n, (const uint8_t *)page,
                            (size_t)plen, dgram + n);
     if (sealed < 0) {
@@ -410,7 +435,16 @@ static void handle_authenticated(udp_endpoint_t *u, const uint8_t *buf, size_t l
     if (plen < 0)
         return;
     udp_replay_accept(&s->replay, d.hdr.packet_number);
+    double rate = u->w->srv->cfg.udp_session_rate;
+    if (!token_bucket_take(&s->udp_rate, rate, rate, now_ns())) {
+        OPENSSL_cleanse(plain, sizeof plain);
+        return; /* over the session's rate: dropped, as a full socket buffer drops */
+    }
     conn_note_activity(conn_of_session(s));
+    netaddr_prefix_t src;
+    bool validated = (netaddr_prefix_of((const struct sockaddr *)from, &src) &&
+                      netaddr_prefix_equal(&src, &s->udp_home)) ||
+                     token_valid(u, &d, from);
 
     udp_request_t *ur = calloc(1, sizeof *ur);
     if (!ur)
@@ -422,6 +456,8 @@ static void handle_authenticated(udp_endpoint_t *u, const uint8_t *buf, size_t l
     ur->hdr = d.hdr;
     memcpy(&ur->from, from, fromlen);
     ur->fromlen = fromlen;
+    ur->request_len = len;
+    ur->validated = validated;
     shop1_buf_init(&ur->out);
     commands_udp_request_id(d.hdr.request_id, ur->request_id);
     ur->req = (request_ctx_t){.ops = &UDP_OPS, .w = u->w, .session = s, .peer = "", .out = &ur->out,

@@ -41,6 +41,13 @@ void worker_conn_gone(worker_t *w)
     maybe_exit(w);
 }
 
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_sweep(arg);
+}
+
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -115,8 +122,10 @@ worker_t *worker_new(server_t *srv, int index, int tcp_fd, int udp_fd, char *err
     }
     w->mailbox = mailbox_new(w->base);
     w->drain_timer = evtimer_new(w->base, on_drain_timeout, w);
+    w->watchdog = event_new(w->base, -1, EV_PERSIST, on_watchdog, w);
     w->sessions = session_map_new();
-    if (!w->mailbox || !w->drain_timer || !w->sessions)
+    struct timeval second = {.tv_sec = 1};
+    if (!w->mailbox || !w->drain_timer || !w->watchdog || !w->sessions || event_add(w->watchdog, &second) != 0)
         goto fail;
     w->store = store_open(srv->db_path, err, errlen);
     if (!w->store) {
@@ -166,6 +175,8 @@ void worker_free(worker_t *w)
     mailbox_free(w->mailbox);
     if (w->drain_timer)
         event_free(w->drain_timer);
+    if (w->watchdog)
+        event_free(w->watchdog);
     store_close(w->store);
     session_map_free(w->sessions);
     if (w->base)

@@ -34,6 +34,7 @@ typedef struct worker {
     size_t pending_jobs;       /* LOGIN/BUY outcomes still to come back to this worker */
     bool draining;             /* stopping: no new connections, exit when conns is empty */
     struct event *drain_timer; /* forces the exit if connections do not finish in time */
+    struct event *watchdog;    /* conn_sweep once a second */
     atomic_size_t steered_waiting; /* datagrams other workers put in this mailbox, not yet
                                       handled (the one field other threads write; udp.c) */
 } worker_t;

@@ -116,12 +116,16 @@ typedef struct {
     int64_t qty;
     int result;       /* a shop1_error_t value: SHOP1_OK or the error first answered */
     int64_t line_id;  /* the line bought when result is OK, else 0 */
+    int64_t created_at; /* Unix seconds when recorded (store_request_put writes it) */
 } store_request_t;
 
 store_status_t store_request_get(store_t *st, int64_t user_id, const char *request_id,
                                  store_request_t *out);
 store_status_t store_request_put(store_t *st, int64_t user_id, const char *request_id,
                                  const store_request_t *req);
+/* Forgets at most `limit` refused outcomes (result != OK) recorded before `before`, oldest
+ * first; *deleted says how many. A purchase's record is kept for good (its line exists). */
+store_status_t store_requests_prune(store_t *st, int64_t before, int64_t limit, int64_t *deleted);
 
 /* --- Reads of orders. --- */
 typedef struct {

@@ -39,12 +39,14 @@
 
 #include <sqlite3.h>
 
-#define STORE_SQLITE_SCHEMA_VERSION 2
+#define STORE_SQLITE_SCHEMA_VERSION 3
 #define STORE_SQLITE_BUSY_MS 5000
 #define STORE_SQLITE_ERRMSG_MAX 512
 
-/* The schema of version 2. orders.line_count/total make ORDERS one indexed range scan. */
-static const char schema_v2[] =
+/* The schema of version 3. orders.line_count/total make ORDERS one indexed range scan.
+ * buy_requests_refused lists refused outcomes by age for store_requests_prune; a partial
+ * index, so a purchase (result 0) adds no index entry. */
+static const char schema_v3[] =
     "CREATE TABLE settings("
     "  key TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL"
@@ -97,9 +99,11 @@ static const char schema_v2[] =
     "  qty INTEGER NOT NULL,"
     "  result INTEGER NOT NULL,"
     "  line_id INTEGER REFERENCES order_lines(id),"
+    "  created_at INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (user_id, request_id)"
     ") STRICT, WITHOUT ROWID;"
-    "PRAGMA user_version = 2;";
+    "CREATE INDEX buy_requests_refused ON buy_requests(created_at) WHERE result != 0;"
+    "PRAGMA user_version = 3;";
 
 /* Version 1 to 2: lines chained per order instead of indexed by order (invariant 5). */
 static const char migrate_v1_to_v2[] =
@@ -111,6 +115,14 @@ static const char migrate_v1_to_v2[] =
     "  WHERE l.order_id = orders.id);"
     "DROP INDEX order_lines_by_order;"
     "PRAGMA user_version = 2;";
+
+/* Version 2 to 3: request records get their time, so refused ones can expire; the records
+ * already there count from the upgrade. */
+static const char migrate_v2_to_v3[] =
+    "ALTER TABLE buy_requests ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE buy_requests SET created_at = CAST(strftime('%s', 'now') AS INTEGER);"
+    "CREATE INDEX buy_requests_refused ON buy_requests(created_at) WHERE result != 0;"
+    "PRAGMA user_version = 3;";
 
 /* Every statement the store runs after open, prepared once. */
 typedef enum {
@@ -142,6 +154,7 @@ typedef enum {
     Q_LINE_GET,
     Q_REQUEST_GET,
     Q_REQUEST_PUT,
+    Q_REQUEST_PRUNE,
     Q_ORDER_WITH_LINES,
     Q_ORDERS_OF_USER,
     Q_COUNT
@@ -186,8 +199,12 @@ static const char *const query_sql[Q_COUNT] = {
                    " FROM order_lines WHERE id = ?1",
     [Q_REQUEST_GET] = "SELECT sno, qty, result, line_id FROM buy_requests"
                       " WHERE user_id = ?1 AND request_id = ?2",
-    [Q_REQUEST_PUT] = "INSERT INTO buy_requests (user_id, request_id, sno, qty, result, line_id)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_REQUEST_PUT] = "INSERT INTO buy_requests"
+                      " (user_id, request_id, sno, qty, result, line_id, created_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_REQUEST_PRUNE] = "DELETE FROM buy_requests WHERE (user_id, request_id) IN ("
+                        " SELECT user_id, request_id FROM buy_requests"
+                        " WHERE result != 0 AND created_at < ?1 ORDER BY created_at LIMIT ?2)",
     /* One statement, so header and lines come from one snapshot even while the committer
      * writes through another connection. */
     [Q_ORDER_WITH_LINES] = "WITH RECURSIVE chain(id) AS ("
@@ -507,13 +524,16 @@ static store_status_t ensure_schema(store_t *st)
         if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
             return sql_error(st, "creating schema");
         store_status_t status = schema_version(st, &version);
-        const char *sql = version == 0 ? schema_v2 : version == 1 ? migrate_v1_to_v2 : NULL;
-        if (status == STORE_OK && sql) {
-            if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        /* A new file gets the schema; an old one each upgrade step from its version on. */
+        const char *steps[] = {version == 0 ? schema_v3 : NULL, version == 1 ? migrate_v1_to_v2 : NULL,
+                               version == 1 || version == 2 ? migrate_v2_to_v3 : NULL};
+        bool known = version >= 0 && version <= 2;
+        for (size_t i = 0; known && status == STORE_OK && i < sizeof steps / sizeof steps[0]; i++) {
+            if (steps[i] && sqlite3_exec(st->db, steps[i], NULL, NULL, NULL) != SQLITE_OK)
                 status = sql_error(st, version == 0 ? "creating schema" : "upgrading schema");
-            else
-                version = STORE_SQLITE_SCHEMA_VERSION;
         }
+        if (known && status == STORE_OK)
+            version = STORE_SQLITE_SCHEMA_VERSION;
         if (status == STORE_OK && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             status = sql_error(st, "creating schema");
         if (status != STORE_OK) {
@@ -1045,7 +1065,8 @@ store_status_t store_request_put(store_t *st, int64_t user_id, const char *reque
                  bind_i64(s, 3, req->sno) && bind_i64(s, 4, req->qty) &&
                  bind_i64(s, 5, req->result) &&
                  (req->line_id == 0 ? sqlite3_bind_null(s, 6) == SQLITE_OK
-                                    : bind_i64(s, 6, req->line_id));
+                                    : bind_i64(s, 6, req->line_id)) &&
+                 bind_i64(s, 7, req->created_at);
     if (!bound)
         return bind_error(st, s, "recording request");
     int rc = run(st, s, "recording request");
@@ -1055,6 +1076,18 @@ store_status_t store_request_put(store_t *st, int64_t user_id, const char *reque
         return note(st, STORE_NOT_FOUND, "request %s: no user %lld or line %lld", request_id,
                     (long long)user_id, (long long)req->line_id);
     return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+store_status_t store_requests_prune(store_t *st, int64_t before, int64_t limit, int64_t *deleted)
+{
+    sqlite3_stmt *s = st->q[Q_REQUEST_PRUNE];
+    if (!(bind_i64(s, 1, before) && bind_i64(s, 2, limit)))
+        return bind_error(st, s, "pruning requests");
+    int rc = run(st, s, "pruning requests");
+    if (rc != SQLITE_DONE)
+        return STORE_ERROR;
+    *deleted = sqlite3_changes64(st->db);
+    return STORE_OK;
 }
 
 /* ---- Orders (reads). ---- */

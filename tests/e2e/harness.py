@@ -366,8 +366,9 @@ class ShopServer:
             shutil.rmtree(self.root, ignore_errors=True)
 
     # -- clients ----------------------------------------------------------------------------
-    def connect(self, greeting=True, timeout=SOCKET_TIMEOUT, rcvbuf=None):
-        return ShopConn(self.port, self.ca, timeout=timeout, read_greeting=greeting, rcvbuf=rcvbuf)
+    def connect(self, greeting=True, timeout=SOCKET_TIMEOUT, rcvbuf=None, source=None):
+        return ShopConn(self.port, self.ca, timeout=timeout, read_greeting=greeting, rcvbuf=rcvbuf,
+                        source=source)
 
     def login(self, user="root", password=None, timeout=SOCKET_TIMEOUT):
         """A new connection logged in as user (password defaults to the user name)."""
@@ -418,13 +419,16 @@ class ShopConn:
     with "* ", every line must be UTF-8; anything else raises HarnessError."""
 
     def __init__(self, port, ca, host="localhost", timeout=SOCKET_TIMEOUT, read_greeting=True,
-                 rcvbuf=None):
+                 rcvbuf=None, source=None):
         self.timeout = timeout
-        if rcvbuf is None:
+        if rcvbuf is None and source is None:
             raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        else:   # a small receive window, set before connecting
+        else:   # a small receive window, set before connecting, or another loopback source
             raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            if rcvbuf is not None:
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            if source is not None:
+                raw.bind((source, 0))
             raw.settimeout(timeout)
             try:
                 raw.connect(("127.0.0.1", port))

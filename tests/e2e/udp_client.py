@@ -192,10 +192,10 @@ class UdpEndpoint:
     """A UDP socket on 127.0.0.1 (a fresh source port) that talks to one server address.
     Datagrams from any other address are ignored."""
 
-    def __init__(self, port, host="127.0.0.1"):
+    def __init__(self, port, host="127.0.0.1", source="127.0.0.1"):
         self.server = (host, port)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((source, 0))
         self.sent = []          # bytes of every datagram sent
         self.received = []      # bytes of every datagram received
 
@@ -558,8 +558,8 @@ class SealedClient:
     key and numbers them 1, 2, ...; opens replies with the server-to-client key, checking the
     header (type 2, session, request id) and the server's packet numbers for replays."""
 
-    def __init__(self, port, session_id, keys, timeout=REPLY_WAIT, host="127.0.0.1"):
-        self.ep = UdpEndpoint(port, host)
+    def __init__(self, port, session_id, keys, timeout=REPLY_WAIT, host="127.0.0.1", source="127.0.0.1"):
+        self.ep = UdpEndpoint(port, host, source)
         self.session_id = session_id
         self.keys = keys
         self.timeout = timeout
@@ -588,11 +588,16 @@ class SealedClient:
                       session_id=self.session_id if session_id is None else session_id,
                       pn=self.take_pn() if pn is None else pn, request_id=request_id)
 
-    def datagram(self, text, request_id=None, page=0, pn=None, key=None, iv=None, **hdr):
-        """The sealed bytes of a request (a new packet number unless pn is given)."""
+    def datagram(self, text, request_id=None, page=0, pn=None, key=None, iv=None, token=None, **hdr):
+        """The sealed bytes of a request (a new packet number unless pn is given), with an address
+        token after the header (flag TOKEN, authenticated with the header) when one is given."""
         payload = text.encode("utf-8") if isinstance(text, str) else bytes(text)
         h = self.header(request_id or new_request_id(), page, pn, **hdr)
-        return seal(key or self.keys.c2s_key, iv or self.keys.c2s_iv, h.pack(), payload)
+        tok = b""
+        if token is not None:
+            h.flags |= FLAG_TOKEN
+            tok = bytes([len(token)]) + bytes(token)
+        return seal(key or self.keys.c2s_key, iv or self.keys.c2s_iv, h.pack(), payload, tok)
 
     def open_reply(self, data):
         """A Datagram whose payload is the opened text, or None (dropped: fails to open, a

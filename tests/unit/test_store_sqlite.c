@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,7 +227,7 @@ static void test_open_creates_schema(void **state)
     fixture_t *f = *state;
     char text[256];
     raw_query(f->path, "PRAGMA user_version", text, sizeof text);
-    assert_string_equal(text, "2");
+    assert_string_equal(text, "3");
     raw_query(f->path, "PRAGMA journal_mode", text, sizeof text);
     assert_string_equal(text, "wal");
     raw_query(f->path,
@@ -239,7 +240,7 @@ static void test_open_creates_schema(void **state)
               " (SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL"
               " ORDER BY name)",
               text, sizeof text);
-    assert_string_equal(text, "orders_by_user,orders_open");
+    assert_string_equal(text, "buy_requests_refused,orders_by_user,orders_open");
     assert_true(store_catalog_empty(f->st));
     assert_string_equal(store_errmsg(f->st), "");
 }
@@ -285,10 +286,10 @@ static void test_open_refuses_newer_schema(void **state)
     path_in(f, "future.db", path, sizeof path);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_null(store_open(path, err, sizeof err));
-    assert_non_null(strstr(err, "schema version 3"));
+    assert_non_null(strstr(err, "schema version 4"));
 }
 
 /* A database of schema version 1 (netshop 0.1: lines indexed by order) as that release made
@@ -354,9 +355,17 @@ static void test_open_upgrades_schema_v1(void **state)
     assert_int_equal(sqlite3_exec(db, v1_database, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
 
+    int64_t before = (int64_t)time(NULL);
     store_t *st = open_or_fail(path);
     raw_query(path, "PRAGMA user_version", text, sizeof text);
-    assert_string_equal(text, "2");
+    assert_string_equal(text, "3");
+    /* Records from before the upgrade count from the upgrade (v2 -> v3). */
+    raw_query(path, "SELECT count(*) FROM buy_requests WHERE created_at < strftime('%s', 'now') - 5"
+              " OR created_at > strftime('%s', 'now') + 5", text, sizeof text);
+    assert_string_equal(text, "0");
+    int64_t pruned = -1;
+    assert_int_equal(store_requests_prune(st, before - 10, 100, &pruned), STORE_OK);
+    assert_int_equal(pruned, 0);
     raw_query(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'order_lines_by_order'",
               text, sizeof text);
     assert_string_equal(text, "0");
@@ -952,6 +961,42 @@ static void test_requests(void **state)
     assert_int_equal(got.line_id, line);
 }
 
+/* Regression (audit finding 7): every refused BUY with a request id was kept forever. Refused
+ * outcomes older than the cut-off go, oldest first and at most `limit` at a time; purchases and
+ * newer refusals stay. */
+static void test_requests_prune_forgets_old_refusals_only(void **state)
+{
+    fixture_t *f = *state;
+    import_catalog(f->st);
+    int64_t alice = add_user(f->st, "alice");
+    int64_t order = open_order(f->st, alice, 1000);
+    int64_t line = buy(f->st, order, 101, "Phone", PHONE_PRICE, 1);
+    store_request_t old_ok = {.sno = 101, .qty = 1, .result = 0, .line_id = line, .created_at = 100};
+    assert_int_equal(store_request_put(f->st, alice, "bought", &old_ok), STORE_OK);
+    char rid[32];
+    for (int i = 0; i < 5; i++) {
+        store_request_t refused = {.sno = 201, .qty = 50, .result = 9, .created_at = 200 + i};
+        snprintf(rid, sizeof rid, "old-%d", i);
+        assert_int_equal(store_request_put(f->st, alice, rid, &refused), STORE_OK);
+    }
+    store_request_t recent = {.sno = 201, .qty = 50, .result = 9, .created_at = 1000};
+    assert_int_equal(store_request_put(f->st, alice, "recent", &recent), STORE_OK);
+
+    int64_t deleted = -1;
+    assert_int_equal(store_requests_prune(f->st, 1000, 3, &deleted), STORE_OK);
+    assert_int_equal(deleted, 3);                   /* the limit */
+    store_request_t got;
+    assert_int_equal(store_request_get(f->st, alice, "old-0", &got), STORE_NOT_FOUND); /* oldest first */
+    assert_int_equal(store_request_get(f->st, alice, "old-3", &got), STORE_OK);
+    assert_int_equal(store_requests_prune(f->st, 1000, 3, &deleted), STORE_OK);
+    assert_int_equal(deleted, 2);
+    assert_int_equal(store_requests_prune(f->st, 1000, 3, &deleted), STORE_OK);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(store_request_get(f->st, alice, "recent", &got), STORE_OK);
+    assert_int_equal(store_request_get(f->st, alice, "bought", &got), STORE_OK); /* kept for good */
+    assert_int_equal(got.line_id, line);
+}
+
 /* ---- Stock invariant. ---- */
 
 static void test_stock_each_invariant(void **state)
@@ -1045,6 +1090,7 @@ int main(void)
         T(test_open_bad_path_reports_error),
         T(test_open_refuses_newer_schema),
         T(test_open_upgrades_schema_v1),
+        T(test_requests_prune_forgets_old_refusals_only),
         T(test_interleaved_orders_keep_their_own_lines),
         T(test_reopen_keeps_data),
         T(test_catalog_import_load_round_trip),

@@ -389,6 +389,12 @@ static void test_decode_retry_shape(void **state)
                        .request_id = 12}; /* retries are never sealed */
     build(&g, &h, 16);
     expect_invalid(&g, UDP_WIRE_BAD_FIELDS);
+    build(&g, &h, 0); /* nor numbered */
+    expect_invalid(&g, UDP_WIRE_BAD_FIELDS);
+    h.packet_number = 0; /* but may name the session of the sealed request it answers */
+    build(&g, &h, 0);
+    assert_int_equal(decode(&g, &d), UDP_WIRE_OK);
+    assert_int_equal(d.hdr.session_id, 1);
 }
 
 /* ---------------------------------------------------------------------------------------- */
