@@ -91,6 +91,10 @@ $(BUILD)/tests/test_udp_rate: tests/unit/test_udp_rate.c $(BUILD)/obj/src/server
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST) libsodium)
 
+$(BUILD)/tests/test_order_ids: tests/unit/test_order_ids.c $(BUILD)/obj/src/server/order_ids.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST) libsodium)
+
 $(BUILD)/tests/test_histogram: tests/unit/test_histogram.c $(BUILD)/obj/src/bench/histogram.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))

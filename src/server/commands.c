@@ -43,6 +43,9 @@ static server_t *srv_of(request_ctx_t *r) { return r->w->srv; }
 
 static int digits(request_ctx_t *r) { return srv_of(r)->currency.minor_digits; }
 
+/* The order id clients see for a store id (order_ids.h). */
+static int64_t wire_order_id(request_ctx_t *r, int64_t id) { return order_ids_to_wire(&srv_of(r)->order_ids, id); }
+
 static bool require_login(request_ctx_t *r)
 {
     if (r->session->logged_in)
@@ -220,7 +223,7 @@ static void buy_reply(request_ctx_t *r, const commit_job_t *job)
         char total[MONEY_FORMAT_MAX];
         money_format(l->line_total, digits(r), total, sizeof total);
         shop1_row_begin(out);
-        shop1_row_int(out, l->order_id);
+        shop1_row_int(out, wire_order_id(r, l->order_id));
         shop1_row_int(out, l->sno);
         shop1_row_str(out, l->name);
         shop1_row_int(out, l->qty);
@@ -388,8 +391,8 @@ static void cmd_receipt(request_ctx_t *r, const shop1_request_t *req)
     session_t *s = r->session;
     shop1_buf_t *out = r->out;
     const currency_t *cur = &srv_of(r)->currency;
-    int64_t id = req->order_id ? req->order_id : s->order_id;
-    if (id == 0) {
+    int64_t id = req->order_id ? order_ids_from_wire(&srv_of(r)->order_ids, req->order_id) : s->order_id;
+    if (id == 0 && !req->order_id) {
         char zero[MONEY_FORMAT_MAX];
         money_format(0, cur->minor_digits, zero, sizeof zero);
         shop1_ok(out, "order none open total %s %s", zero, cur->code);
@@ -399,9 +402,9 @@ static void cmd_receipt(request_ctx_t *r, const shop1_request_t *req)
     store_order_t hdr;
     store_line_t *lines = NULL;
     size_t n = 0;
-    store_status_t rc = store_order_get(st, id, s->user_id, &hdr, &lines, &n);
+    store_status_t rc = id ? store_order_get(st, id, s->user_id, &hdr, &lines, &n) : STORE_NOT_FOUND;
     if (rc == STORE_NOT_FOUND) {
-        shop1_err(out, SHOP1_ERR_NO_SUCH_ORDER, "no order %" PRId64 " of yours", id);
+        shop1_err(out, SHOP1_ERR_NO_SUCH_ORDER, "no order %" PRId64 " of yours", req->order_id);
         return;
     }
     if (rc != STORE_OK) {
@@ -421,7 +424,8 @@ static void cmd_receipt(request_ctx_t *r, const shop1_request_t *req)
     free(lines);
     char total[MONEY_FORMAT_MAX];
     money_format(hdr.total, cur->minor_digits, total, sizeof total);
-    shop1_ok(out, "order %" PRId64 " %s total %s %s", hdr.order_id, status_word(&hdr), total, cur->code);
+    shop1_ok(out, "order %" PRId64 " %s total %s %s", wire_order_id(r, hdr.order_id), status_word(&hdr), total,
+             cur->code);
 }
 
 static void cmd_orders(request_ctx_t *r)
@@ -444,7 +448,7 @@ static void cmd_orders(request_ctx_t *r)
         gmtime_r(&t, &tm);
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
         shop1_row_begin(out);
-        shop1_row_int(out, orders[i].order_id);
+        shop1_row_int(out, wire_order_id(r, orders[i].order_id));
         shop1_row_str(out, when);
         shop1_row_str(out, status_word(&orders[i]));
         shop1_row_int(out, (int64_t)orders[i].lines);

@@ -101,6 +101,28 @@ static int bind_all(server_t *srv, int *tcp, int *udp, char *err, size_t errlen)
     return -1;
 }
 
+/* The key of the order id permutation (order_ids.h): the "order_id_key" setting, made at the
+ * first start of a shop that has none, so ids clients hold stay valid across restarts. */
+static int load_order_id_key(store_t *st, order_ids_t *ids, char *err, size_t errlen)
+{
+    char hex[2 * ORDER_IDS_KEY_LEN + 1];
+    store_status_t s = store_setting_get(st, "order_id_key", hex, sizeof hex);
+    if (s == STORE_OK && strlen(hex) == 2 * ORDER_IDS_KEY_LEN &&
+        sodium_hex2bin(ids->key, sizeof ids->key, hex, strlen(hex), NULL, NULL, NULL) == 0)
+        return 0;
+    if (s != STORE_NOT_FOUND) {
+        snprintf(err, errlen, "cannot read the order id key: %s", s == STORE_OK ? "malformed" : store_errmsg(st));
+        return -1;
+    }
+    randombytes_buf(ids->key, sizeof ids->key);
+    sodium_bin2hex(hex, sizeof hex, ids->key, sizeof ids->key);
+    if (store_setting_set(st, "order_id_key", hex) != STORE_OK) {
+        snprintf(err, errlen, "cannot record the order id key: %s", store_errmsg(st));
+        return -1;
+    }
+    return 0;
+}
+
 /* Loads catalog and settings through a short-lived store connection. */
 static int load_shop(server_t *srv, char *err, size_t errlen)
 {
@@ -115,6 +137,8 @@ static int load_shop(server_t *srv, char *err, size_t errlen)
     if (store_setting_get(st, "minor_digits", value, sizeof value) == STORE_OK)
         srv->currency.minor_digits = atoi(value);
     srv->demo = store_setting_get(st, "demo", value, sizeof value) == STORE_OK && strcmp(value, "1") == 0;
+    if (load_order_id_key(st, &srv->order_ids, err, errlen) != 0)
+        goto out;
     if (store_catalog_load(st, &srv->catalog) != STORE_OK) {
         snprintf(err, errlen, "cannot load the catalog: %s", store_errmsg(st));
         goto out;

@@ -16,6 +16,7 @@
 #include "server/committer.h"
 #include "proto/udp_wire.h"
 #include "server/config.h"
+#include "server/order_ids.h"
 #include "server/peer_limit.h"
 #include "server/udp_rate.h"
 
@@ -41,6 +42,7 @@ typedef struct server {
     udp_rate_t *udp_rate;     /* anonymous datagrams without a token, per source prefix */
     bool demo;
     udp_token_secret_t udp_secret; /* keys the UDP address tokens; random per start */
+    order_ids_t order_ids;    /* how order ids look on the wire; the key is a shop setting */
 } server_t;
 
 /* Serves until SIGINT or SIGTERM, then stops cleanly. Returns the process exit status. */

@@ -77,12 +77,17 @@ class CrashTest(ServerTestCase):
             for key, (sno, qty, _) in recorded.items():
                 self.assertIn(key, sent, "purchase %r recorded but never sent" % (key,))
                 self.assertEqual((sno, qty), (sent[key], 1))
-            # Nothing lost: every acknowledged purchase is recorded with its line.
+            # Nothing lost: every acknowledged purchase is recorded with its line, in the order
+            # it was acknowledged in (clients see opaque order ids: one store id per shown id).
+            store_id_of, shown_id_of = {}, {}
             for key, (order_id, sno, qty) in acked.items():
                 self.assertIn(key, recorded, "acknowledged purchase %r lost" % (key,))
                 line = db.execute("SELECT order_id, sno, qty FROM order_lines WHERE id = ?",
                                   (recorded[key][2],)).fetchone()
-                self.assertEqual(line, (order_id, sno, qty), "line of %r" % (key,))
+                self.assertIsNotNone(line, "line of %r" % (key,))
+                self.assertEqual(line[1:], (sno, qty), "line of %r" % (key,))
+                self.assertEqual(store_id_of.setdefault(order_id, line[0]), line[0], "order of %r" % (key,))
+                self.assertEqual(shown_id_of.setdefault(line[0], order_id), order_id, "order of %r" % (key,))
             lines = db.execute("SELECT count(*) FROM order_lines").fetchone()[0]
             self.assertEqual(lines, len(recorded), "order lines without a purchase record")
             for sno, stock, initial in db.execute("SELECT sno, stock, initial_stock FROM items"):

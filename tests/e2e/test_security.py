@@ -281,6 +281,39 @@ class PasswordsInMemoryTest(ServerTestCase):
         self.assertPong(c)       # the dump did not hurt the server
 
 
+
+class OpaqueOrderIdsTest(ServerTestCase):
+    """Finding 14: order ids were sequential and showed every customer the shop's order volume."""
+
+    def order_of(self, srv, user):
+        c = srv.login(user)
+        r = c.request("BUY 102 1")
+        self.assertTrue(r.final.startswith("OK bought "), r.final)
+        oid = r.rows[0][0]
+        self.assertEqual(c.request("LOGOUT").final[:2], "OK")
+        c.close()
+        return oid
+
+    def test_consecutive_orders_do_not_reveal_how_many_there_are(self):
+        srv = self.new_server()
+        ids = [int(self.order_of(srv, "root" if i % 2 else "root1")) for i in range(4)]
+        self.assertEqual(len(set(ids)), 4)
+        gaps = [b - a for a, b in zip(ids, ids[1:])]
+        self.assertNotIn(1, gaps, "consecutive orders got consecutive ids: %r" % ids)
+        self.assertTrue(all(1 <= i <= 2 ** 53 for i in ids), ids)
+        self.assertTrue(max(ids) > 10 ** 6, ids)
+        # The ids are the shop's for good: the same after a restart.
+        srv.stop()
+        srv.start()
+        c = self.logged_in(srv, "root1")
+        r = c.request("RECEIPT %d" % ids[0])
+        self.assertTrue(r.final.startswith("OK order %d closed total " % ids[0]), r.final)
+        self.assertEqual(len(r.rows), 1)
+        listed = [int(row[0]) for row in c.request("ORDERS").rows]
+        self.assertEqual(sorted(listed), sorted([ids[0], ids[2]]))
+        self.assertTrue(c.request("RECEIPT %d" % ids[1]).final.startswith("ERR NO_SUCH_ORDER "))
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
