@@ -6,19 +6,34 @@ input) and through a pseudo-terminal with a password prompt that does not echo."
 import json
 import os
 import re
+import shutil
 import socket
 import tempfile
 import time
 
 from harness import (ServerTestCase, PtyClient, base_env, check_no_sanitizer, client_argv,
-                     free_refusing_port, load_catalog, make_other_ca, openssl_binary, run_client,
-                     stock_of)
+                     client_binary, free_refusing_port, load_catalog, make_other_ca,
+                     openssl_binary, run_client, run_tool, stock_of)
 
 CATALOG = load_catalog()
 CATEGORY_NAMES = ["Electronics", "Cosmetics", "Clothes", "Shoes", "House-hold items"]
 MENU = "1. Browse  2. Purchase  3. Print Receipt  4. Exit"
 ALICE_PW = "Al1ce.pw-secret"
 ISO_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+
+
+def client_tree(root, demo_ca=None, installed_ca=None):
+    """A copy of the client at root/bin/netshop, with root/var/demo/ca.crt = demo_ca and
+    root/share/netshop/ca.crt = installed_ca when given: the default CA beside the executable
+    is then what the test made, whatever the repo's own var/demo holds. Returns the path."""
+    os.makedirs(os.path.join(root, "bin"))
+    exe = os.path.join(root, "bin", "netshop")
+    shutil.copy2(client_binary(), exe)
+    for rel, ca in (("var/demo", demo_ca), ("share/netshop", installed_ca)):
+        if ca is not None:
+            os.makedirs(os.path.join(root, rel))
+            shutil.copy(ca, os.path.join(root, rel, "ca.crt"))
+    return exe
 
 
 def json_items(category):
@@ -70,11 +85,60 @@ class ClientTest(ServerTestCase):
                         env={"NETSHOP_CA": self.srv.ca}, cwd=self.srv.root)
         self.assertEqual((cp.returncode, json.loads(cp.stdout)), (0, {"pong": True}), cp.stderr)
 
+    def run_copy(self, exe, args, cwd, user=None, password=None):
+        """Runs a copied client (from client_tree) without --ca in cwd."""
+        env = base_env({"NETSHOP_USER": user, "NETSHOP_PASSWORD": password})
+        return run_tool([exe, "--host", "localhost", "--port", str(self.srv.port)] + list(args),
+                        env=env, cwd=cwd)
+
+    def tempdir(self, prefix):
+        return tempfile.mkdtemp(prefix="netshop-e2e-%s-" % prefix, dir=self.srv.root)
+
     def test_no_ca_anywhere_is_an_error_naming_the_ca_option(self):
-        cwd = tempfile.mkdtemp(prefix="netshop-e2e-noca-", dir=self.srv.root)
-        cp = run_client(["ping"], port=self.srv.port, ca=None, cwd=cwd)
+        exe = client_tree(self.tempdir("tree"))
+        cp = self.run_copy(exe, ["ping"], cwd=self.tempdir("noca"))
         self.assertEqual(cp.returncode, 2, cp.stderr)
         self.assertIn("--ca", cp.stderr)
+        self.assertIn("var/demo/ca.crt", cp.stderr)
+
+    def test_ca_is_never_taken_from_the_current_directory(self):
+        # Audit finding 5: run from a directory someone else prepared, the client took its
+        # var/demo/ca.crt as the trust anchor, verified their shop and sent it the password.
+        # Here that someone's shop is the test server, their CA its CA.
+        exe = client_tree(self.tempdir("tree"))
+        attacker = self.tempdir("attacker")
+        os.makedirs(os.path.join(attacker, "var", "demo"))
+        shutil.copy(self.srv.ca, os.path.join(attacker, "var", "demo", "ca.crt"))
+        cp = self.run_copy(exe, ["orders"], cwd=attacker, user="root", password="root")
+        self.assertEqual((cp.returncode, cp.stdout), (2, ""), cp.stderr)
+        self.assertIn("no CA certificate", cp.stderr)
+
+    def test_ca_beside_the_executable_wins_over_the_current_directory(self):
+        if not openssl_binary():
+            self.skipTest("openssl binary missing")
+        exe = client_tree(self.tempdir("tree"), demo_ca=self.srv.ca)
+        attacker = self.tempdir("attacker")
+        os.makedirs(os.path.join(attacker, "var", "demo"))
+        shutil.copy(make_other_ca(attacker), os.path.join(attacker, "var", "demo", "ca.crt"))
+        cp = self.run_copy(exe, ["--json", "ping"], cwd=attacker)
+        self.assertEqual((cp.returncode, cp.stdout), (0, '{"pong":true}\n'), cp.stderr)
+
+    def test_demo_ca_found_beside_the_executable_from_any_directory(self):
+        # build/netshop run from anywhere finds the repo's var/demo/ca.crt: <exe dir>/../var/demo.
+        root = self.tempdir("tree")
+        exe = client_tree(root, demo_ca=self.srv.ca)
+        elsewhere = self.tempdir("elsewhere")
+        link = os.path.join(elsewhere, "netshop")
+        os.symlink(exe, link)   # resolved through /proc/self/exe: the link's directory is not used
+        for argv0 in (exe, link):
+            with self.subTest(argv0=argv0):
+                cp = self.run_copy(argv0, ["--json", "ping"], cwd=elsewhere)
+                self.assertEqual((cp.returncode, cp.stdout), (0, '{"pong":true}\n'), cp.stderr)
+
+    def test_installed_ca_found_in_share_beside_the_executable(self):
+        exe = client_tree(self.tempdir("tree"), installed_ca=self.srv.ca)
+        cp = self.run_copy(exe, ["--json", "ping"], cwd=self.tempdir("elsewhere"))
+        self.assertEqual((cp.returncode, cp.stdout), (0, '{"pong":true}\n'), cp.stderr)
 
     def test_categories_json(self):
         self.assertEqual(self.cli_json("categories"),
