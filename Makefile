@@ -82,6 +82,12 @@ $(BUILD)/tests/test_session_map: tests/unit/test_session_map.c $(BUILD)/obj/src/
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
 
+# The client's output module (terminal-safe text, tables, the --json emitter) writes to a FILE
+# only, so it is tested alone, over the pure core.
+$(BUILD)/tests/test_output: tests/unit/test_output.c $(BUILD)/obj/src/client/output.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
+
 $(BUILD)/tests/test_histogram: tests/unit/test_histogram.c $(BUILD)/obj/src/bench/histogram.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
