@@ -203,9 +203,8 @@ static bool exe_base_dir(char base[static PATH_MAX])
 /* The default CA file: the first of OPTIONS_DEMO_CA and OPTIONS_INSTALLED_CA under the
  * executable's base directory that exists, as a malloc'd path the caller frees; NULL when
  * there is none. base gets that directory for an error message ("" when the executable
- * cannot be located, or when it is the root). Never looks in the current
- * directory: a directory someone else prepared must not choose whom the client trusts with
- * a password. */
+ * cannot be located, or when it is the root). Never looks in the current directory: a
+ * directory someone else prepared must not choose whom the client trusts with a password. */
 static char *find_default_ca(char base[static PATH_MAX])
 {
     static const char *const candidates[] = {OPTIONS_DEMO_CA, OPTIONS_INSTALLED_CA};
