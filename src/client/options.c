@@ -1,6 +1,7 @@
 /* options: parses the client's command line and resolves defaults from the environment. */
 #include "client/options.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,7 +32,9 @@ void options_usage(FILE *out)
           "  --host H              server host name or address (default localhost)\n"
           "  --port N              server port (default 5555)\n"
           "  --ca FILE             CA certificate that signed the server's certificate\n"
-          "                        (default $NETSHOP_CA, else var/demo/ca.crt)\n"
+          "                        (default $NETSHOP_CA, else, beside this program's\n"
+          "                        directory, var/demo/ca.crt or share/netshop/ca.crt;\n"
+          "                        never from the current directory)\n"
           "  --user NAME           user name (default $NETSHOP_USER, else asked)\n"
           "  --password-file FILE  read the password from the first line of FILE\n"
           "                        ($NETSHOP_PASSWORD, when set, comes first)\n"
@@ -178,7 +181,46 @@ static bool apply_option(client_options_t *o, const option_spec_t *spec, const c
     return false;
 }
 
-/* Fills in what the command line left open: user and CA from the environment, the demo CA. */
+/* Writes into base the directory above the one holding the running executable (resolved by
+ * the kernel through /proc/self/exe, so symbolic links and the current directory play no
+ * part): /repo/build/netshop gives /repo, /usr/local/bin/netshop gives /usr/local, and a
+ * program in / gives "" (the root). False when the executable cannot be located. */
+static bool exe_base_dir(char base[static PATH_MAX])
+{
+    ssize_t n = readlink("/proc/self/exe", base, PATH_MAX - 1);
+    if (n <= 0 || n >= PATH_MAX - 1 || base[0] != '/') {
+        base[0] = '\0';
+        return false;
+    }
+    base[n] = '\0';
+    *strrchr(base, '/') = '\0'; /* the executable's directory */
+    char *slash = strrchr(base, '/');
+    if (slash != NULL)
+        *slash = '\0'; /* its parent */
+    return true;
+}
+
+/* The default CA file: the first of OPTIONS_DEMO_CA and OPTIONS_INSTALLED_CA under the
+ * executable's base directory that exists, as a malloc'd path the caller frees; NULL when
+ * there is none. base gets that directory for an error message ("" when the executable
+ * cannot be located, or when it is the root). Never looks in the current directory: a
+ * directory someone else prepared must not choose whom the client trusts with a password. */
+static char *find_default_ca(char base[static PATH_MAX])
+{
+    static const char *const candidates[] = {OPTIONS_DEMO_CA, OPTIONS_INSTALLED_CA};
+    if (!exe_base_dir(base))
+        return NULL;
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        char path[PATH_MAX];
+        int n = snprintf(path, sizeof path, "%s/%s", base, candidates[i]);
+        if (n > 0 && (size_t)n < sizeof path && access(path, F_OK) == 0)
+            return strdup(path);
+    }
+    return NULL;
+}
+
+/* Fills in what the command line left open: user and CA from the environment, the default
+ * CA beside the executable. */
 static bool resolve_defaults(client_options_t *o, cli_error_t *err)
 {
     if (o->anonymous && o->transport == OPTIONS_TRANSPORT_TLS) {
@@ -196,13 +238,18 @@ static bool resolve_defaults(client_options_t *o, cli_error_t *err)
         o->user = env_or_null("NETSHOP_USER");
     if (o->ca_file == NULL)
         o->ca_file = env_or_null("NETSHOP_CA");
-    if (o->ca_file == NULL && access(OPTIONS_DEFAULT_CA, F_OK) == 0)
-        o->ca_file = OPTIONS_DEFAULT_CA;
     if (o->ca_file == NULL && !o->anonymous) {
-        cli_error_set(err, NETSHOP_EXIT_USAGE, false, "USAGE",
-                      "no CA certificate to verify the server with: pass --ca FILE "
-                      "(the server's ca.crt) or set NETSHOP_CA");
-        return false;
+        char base[PATH_MAX];
+        o->default_ca = find_default_ca(base);
+        o->ca_file = o->default_ca;
+        if (o->ca_file == NULL) {
+            cli_error_set(err, NETSHOP_EXIT_USAGE, false, "USAGE",
+                          "no CA certificate to verify the server with: pass --ca FILE "
+                          "(the server's ca.crt) or set NETSHOP_CA (there is no %s/%s or "
+                          "%s/%s; the current directory is never used)",
+                          base, OPTIONS_DEMO_CA, base, OPTIONS_INSTALLED_CA);
+            return false;
+        }
     }
     if (o->request_id != NULL && (o->command == NULL || strcmp(o->command, "buy") != 0)) {
         cli_error_set(err, NETSHOP_EXIT_USAGE, false, "USAGE",
@@ -274,6 +321,9 @@ fail:
 
 void options_free(client_options_t *o)
 {
+    free(o->default_ca);
+    o->default_ca = NULL;
+    o->ca_file = NULL;
     free(o->args);
     o->args = NULL;
     o->nargs = 0;

@@ -10,7 +10,12 @@
 
 #define OPTIONS_DEFAULT_HOST "localhost"
 #define OPTIONS_DEFAULT_PORT "5555"
-#define OPTIONS_DEFAULT_CA "var/demo/ca.crt"
+/* The default CA files, relative to the directory above the executable's (resolved through
+ * /proc/self/exe, never the current directory): the demo CA of the source tree the client was
+ * built in (build/netshop -> var/demo/ca.crt), then the installed one
+ * (PREFIX/bin/netshop -> PREFIX/share/netshop/ca.crt). */
+#define OPTIONS_DEMO_CA "var/demo/ca.crt"
+#define OPTIONS_INSTALLED_CA "share/netshop/ca.crt"
 #define OPTIONS_DEFAULT_TIMEOUT 10
 #define OPTIONS_TIMEOUT_MAX 3600
 
@@ -23,8 +28,10 @@ typedef enum {
 typedef struct {
     const char *host;          /* --host; also the name the certificate must carry */
     const char *port;          /* --port, decimal 1..65535 */
-    const char *ca_file;       /* --ca, else $NETSHOP_CA, else var/demo/ca.crt if it exists;
-                                  NULL only with --anonymous (no TLS, nothing to verify) */
+    const char *ca_file;       /* --ca, else $NETSHOP_CA, else the first default CA file
+                                  (OPTIONS_DEMO_CA, OPTIONS_INSTALLED_CA) that exists; NULL
+                                  only with --anonymous (no TLS, nothing to verify) */
+    char *default_ca;          /* owned: the default CA path ca_file points to, or NULL */
     const char *user;          /* --user, else $NETSHOP_USER; NULL: ask */
     const char *password_file; /* --password-file; NULL: none */
     const char *request_id;    /* buy's --request-id; NULL: a random one */

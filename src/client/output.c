@@ -5,53 +5,18 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence starting at s (1..4), or 0 when s does not start one.
- * Rejects overlong forms, surrogates and code points above U+10FFFF. */
-static size_t utf8_sequence_length(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0; /* also stops at the NUL */
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-/* True for a two-byte sequence encoding a C1 control (U+0080..U+009F). */
-static bool is_c1_control(const unsigned char *s, size_t len)
-{
-    return len == 2 && s[0] == 0xC2 && s[1] >= 0x80 && s[1] <= 0x9F;
-}
+#include "core/utf8.h"
 
 void output_text(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
-    while (*p != '\0') {
-        size_t len = utf8_sequence_length(p);
+    const unsigned char *end = p + strlen(s);
+    while (p < end) {
+        size_t len = utf8_sequence_length(p, (size_t)(end - p));
         if (len == 0) {
             fputc('?', out); /* a stray byte: not valid UTF-8 */
             p++;
-        } else if ((len == 1 && (*p < 0x20 || *p == 0x7F)) || is_c1_control(p, len)) {
+        } else if (utf8_is_control(p, len)) {
             fputc('?', out);
             p += len;
         } else {
@@ -64,9 +29,10 @@ void output_text(FILE *out, const char *s)
 size_t output_width(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *end = p + strlen(s);
     size_t width = 0;
-    while (*p != '\0') {
-        size_t len = utf8_sequence_length(p);
+    while (p < end) {
+        size_t len = utf8_sequence_length(p, (size_t)(end - p));
         p += len == 0 ? 1 : len;
         width++;
     }
@@ -122,21 +88,22 @@ void table_print_header(FILE *out, const table_col_t *cols, size_t ncols)
 void json_write_string(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *end = p + strlen(s);
     fputc('"', out);
-    while (*p != '\0') {
-        size_t len = utf8_sequence_length(p);
+    while (p < end) {
+        size_t len = utf8_sequence_length(p, (size_t)(end - p));
         if (len == 0) {
             fputs("\xEF\xBF\xBD", out); /* U+FFFD for a byte that is not valid UTF-8 */
             p++;
             continue;
         }
-        if (len == 1) {
-            if (*p == '"' || *p == '\\')
-                fprintf(out, "\\%c", *p);
-            else if (*p < 0x20)
-                fprintf(out, "\\u%04x", (unsigned)*p);
-            else
-                fputc(*p, out);
+        if (utf8_is_control(p, len)) {
+            /* C0, DEL and C1 (C2 80..C2 9F is U+0080..U+009F): never raw, so a consumer that
+             * prints a value cannot be made to obey them. */
+            unsigned cp = len == 1 ? p[0] : (unsigned)(((p[0] & 0x1F) << 6) | (p[1] & 0x3F));
+            fprintf(out, "\\u%04x", cp);
+        } else if (len == 1 && (*p == '"' || *p == '\\')) {
+            fprintf(out, "\\%c", *p);
         } else {
             fwrite(p, 1, len, out);
         }

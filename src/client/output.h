@@ -33,8 +33,9 @@ void table_print_row(FILE *out, const table_col_t *cols, size_t ncols, const cha
 
 /* --- JSON emitter. Writes one document straight to a FILE. ---
  * Keys and values are written in call order; commas are placed by the emitter. Strings are
- * escaped (", \, control characters as \u00XX) and invalid UTF-8 bytes become U+FFFD, so the
- * output is always valid JSON. Nesting deeper than JSON_DEPTH_MAX is a programming error. */
+ * escaped (", \, control characters — C0, DEL and C1 U+0080..U+009F — as \u00XX) and invalid
+ * UTF-8 bytes become U+FFFD, so the output is always valid JSON with no raw control character.
+ * Nesting deeper than JSON_DEPTH_MAX is a programming error. */
 #define JSON_DEPTH_MAX 8
 
 typedef struct {

@@ -7,6 +7,8 @@
  *     A UTF-8 byte-order mark before it is skipped.
  *   - Fields are trimmed of surrounding spaces and TABs. Every row has exactly as many fields
  *     as the header.
+ *   - Item and category names are well-formed UTF-8 without control characters: C0, DEL and
+ *     C1 (U+0080..U+009F) are refused, as is any byte that is not UTF-8.
  *   - Without a Category column an item belongs to category sno / 100, named
  *     catalog_default_category_name() or "Category N"; an sno below 100 is an error.
  *   - With a Category column every row names its category (empty is an error). A new name gets
@@ -20,6 +22,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "core/utf8.h"
 
 #define CSV_FIELDS_MIN 4
 #define CSV_FIELDS_MAX 5
@@ -51,8 +55,9 @@ static const char *const HEADER_COLUMNS[CSV_FIELDS_MAX] = {
 };
 
 /* Writes "line N: what 'value' (hint)" into the parser's err; value and hint are optional.
- * The value is quoted with control characters shown as '?' and cut at CSV_QUOTE_MAX bytes.
- * Returns -1, for `return fail(...)`. */
+ * The value is quoted with each control character (C0, DEL, C1) and each byte that is not
+ * well-formed UTF-8 shown as one '?', and cut at CSV_QUOTE_MAX bytes (never inside a UTF-8
+ * character). Returns -1, for `return fail(...)`. */
 static int fail(const csv_parser_t *ps, const char *what, const span_t *value, const char *hint)
 {
     if (ps->err == NULL || ps->errlen == 0)
@@ -60,13 +65,25 @@ static int fail(const csv_parser_t *ps, const char *what, const span_t *value, c
 
     char quoted[CSV_QUOTE_MAX + 8] = "";
     if (value != NULL) {
+        const unsigned char *v = (const unsigned char *)value->p;
         size_t n = 0;
         quoted[n++] = ' ';
         quoted[n++] = '\'';
-        size_t shown = value->len <= CSV_QUOTE_MAX ? value->len : CSV_QUOTE_MAX;
-        for (size_t i = 0; i < shown; i++) {
-            unsigned char c = (unsigned char)value->p[i];
-            quoted[n++] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+        size_t shown = 0;
+        while (shown < value->len) {
+            size_t step = utf8_sequence_length(v + shown, value->len - shown);
+            bool unsafe = step == 0 || utf8_is_control(v + shown, step);
+            if (step == 0)
+                step = 1;
+            if (shown + step > CSV_QUOTE_MAX)
+                break;
+            if (unsafe) {
+                quoted[n++] = '?';
+            } else {
+                memcpy(quoted + n, v + shown, step);
+                n += step;
+            }
+            shown += step;
         }
         if (shown < value->len) {
             memcpy(quoted + n, "...", 3);
@@ -147,7 +164,9 @@ static bool parse_bounded(span_t s, int64_t max, int64_t *out)
     return true;
 }
 
-/* Checks a name field (item or category) and copies it NUL-terminated into out. */
+/* Checks a name field (item or category): 1..CATALOG_NAME_MAX bytes of well-formed UTF-8
+ * without control characters (C0, DEL, C1), which a terminal showing the name could obey.
+ * Copies it NUL-terminated into out. */
 static int take_name(const csv_parser_t *ps, const char *kind, span_t field,
                      char out[static CATALOG_NAME_MAX + 1])
 {
@@ -162,12 +181,16 @@ static int take_name(const csv_parser_t *ps, const char *kind, span_t field,
         snprintf(hint, sizeof hint, "%zu bytes, at most %d", field.len, CATALOG_NAME_MAX);
         return fail(ps, what, &field, hint);
     }
-    for (size_t i = 0; i < field.len; i++) {
-        unsigned char c = (unsigned char)field.p[i];
-        if (c < 0x20 || c == 0x7f) {
-            snprintf(what, sizeof what, "bad %s", kind);
-            return fail(ps, what, &field, "contains a control character");
-        }
+    const unsigned char *u = (const unsigned char *)field.p;
+    size_t bad = utf8_unsafe_offset(u, field.len);
+    if (bad < field.len) {
+        char hint[48];
+        if (utf8_sequence_length(u + bad, field.len - bad) != 0)
+            snprintf(hint, sizeof hint, "contains a control character");
+        else
+            snprintf(hint, sizeof hint, "not valid UTF-8: byte 0x%02x", u[bad]);
+        snprintf(what, sizeof what, "bad %s", kind);
+        return fail(ps, what, &field, hint);
     }
     memcpy(out, field.p, field.len);
     out[field.len] = '\0';

@@ -12,6 +12,7 @@
 
 #include "core/catalog.h"
 #include "core/order.h"
+#include "core/utf8.h"
 
 /* Largest order id accepted by RECEIPT: 2^53, so every id is exact in an IEEE double. */
 #define SHOP1_ORDER_ID_MAX 9007199254740992LL
@@ -126,64 +127,6 @@ static bool is_control(unsigned char c)
 static char ascii_upper(char c)
 {
     return (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
-}
-
-/* Length (1..4) of the well-formed UTF-8 sequence starting at s[0], looking at no more than
- * s[0..n) (n >= 1); 0 when there is none there: a stray continuation byte, an overlong form,
- * a surrogate (U+D800..U+DFFF), a value above U+10FFFF, 0xC0/0xC1/0xF5..0xFF, or a sequence
- * cut short by the end of the input. */
-static size_t utf8_sequence_length(const unsigned char *s, size_t n)
-{
-    unsigned char lead = s[0];
-    unsigned char second_lo = 0x80, second_hi = 0xBF;
-    size_t need;
-
-    if (lead < 0x80)
-        return 1;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-        need = 2;
-    } else if (lead == 0xE0) {
-        need = 3;
-        second_lo = 0xA0; /* below: overlong */
-    } else if (lead == 0xED) {
-        need = 3;
-        second_hi = 0x9F; /* above: surrogates */
-    } else if (lead >= 0xE1 && lead <= 0xEF) {
-        need = 3;
-    } else if (lead == 0xF0) {
-        need = 4;
-        second_lo = 0x90; /* below: overlong */
-    } else if (lead >= 0xF1 && lead <= 0xF3) {
-        need = 4;
-    } else if (lead == 0xF4) {
-        need = 4;
-        second_hi = 0x8F; /* above: beyond U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (n < need)
-        return 0;
-    if (s[1] < second_lo || s[1] > second_hi)
-        return 0;
-    for (size_t i = 2; i < need; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    }
-    return need;
-}
-
-/* Offset of the first byte of s[0..len) that does not start a well-formed UTF-8 sequence,
- * or len when all of it is valid. */
-static size_t utf8_invalid_offset(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        size_t step = utf8_sequence_length(s + i, len - i);
-        if (step == 0)
-            return i;
-        i += step;
-    }
-    return len;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -601,13 +544,29 @@ static bool buf_reserve(shop1_buf_t *b, size_t extra)
     return true;
 }
 
-/* Replaces each control byte (< 0x20 or 0x7F: TAB, CR, LF, ...) of s[0..len) by a space. */
-static void sanitise(char *s, size_t len)
+/* Makes s[0..len) safe to send, in place: each control character — C0 (TAB, CR, LF, ...),
+ * DEL, and the two-byte C1 controls U+0080..U+009F, which a terminal may obey (C2 9B is CSI)
+ * — becomes one space, and each byte that is not part of well-formed UTF-8 becomes '?'.
+ * Returns the new length (<= len: a C1 control shrinks from two bytes to one). */
+static size_t sanitise(char *s, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (is_control((unsigned char)s[i]))
-            s[i] = ' ';
+    unsigned char *u = (unsigned char *)s;
+    size_t in = 0, out = 0;
+    while (in < len) {
+        size_t step = utf8_sequence_length(u + in, len - in);
+        if (step == 0) {
+            u[out++] = '?';
+            in++;
+        } else if (utf8_is_control(u + in, step)) {
+            u[out++] = ' ';
+            in += step;
+        } else {
+            memmove(u + out, u + in, step);
+            out += step;
+            in += step;
+        }
     }
+    return out;
 }
 
 /* Appends data[0..len) (sanitised when asked); the contents stay NUL-terminated. */
@@ -618,7 +577,7 @@ static void buf_append(shop1_buf_t *b, const char *data, size_t len, bool saniti
     if (len > 0) {
         memcpy(b->data + b->len, data, len);
         if (sanitised)
-            sanitise(b->data + b->len, len);
+            len = sanitise(b->data + b->len, len);
     }
     b->len += len;
     b->data[b->len] = '\0';
@@ -677,8 +636,8 @@ void shop1_row_end(shop1_buf_t *b)
     buf_append(b, "\n", 1, false);
 }
 
-/* Appends `word`, then " " and the formatted text when it is not empty, then LF; control
- * characters in the text become spaces. */
+/* Appends `word`, then " " and the formatted text when it is not empty, then LF; the text is
+ * sanitised (control characters become spaces, bytes that are not UTF-8 '?'). */
 __attribute__((format(printf, 3, 0))) static void
 buf_final_line(shop1_buf_t *b, const char *word, const char *fmt, va_list ap)
 {
@@ -699,8 +658,7 @@ buf_final_line(shop1_buf_t *b, const char *word, const char *fmt, va_list ap)
     if (text_len > 0) {
         out[pos++] = ' ';
         vsnprintf(out + pos, text_len + 1, fmt, ap);
-        sanitise(out + pos, text_len);
-        pos += text_len;
+        pos += sanitise(out + pos, text_len);
     }
     out[pos++] = '\n';
     out[pos] = '\0';

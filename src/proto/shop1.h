@@ -102,7 +102,9 @@ void shop1_buf_free(shop1_buf_t *b);
 void shop1_buf_reset(shop1_buf_t *b); /* len = 0, keeps the memory */
 
 /* A data row: "* " then the fields joined by TAB, then LF. Field text is sanitised: TAB, CR, LF
- * and other control characters become a space. Usage:
+ * and every other control character (C0, DEL, C1 U+0080..U+009F) becomes a space, and each
+ * byte that is not well-formed UTF-8 a '?', so a reply is always UTF-8 a terminal can show
+ * as it is. Usage:
  *   shop1_row_begin(b); shop1_row_int(b, 101); shop1_row_str(b, "phone"); ...; shop1_row_end(b); */
 void shop1_row_begin(shop1_buf_t *b);
 void shop1_row_str(shop1_buf_t *b, const char *s);
@@ -110,7 +112,7 @@ void shop1_row_int(shop1_buf_t *b, int64_t v);
 void shop1_row_money(shop1_buf_t *b, money_t v, int minor_digits);
 void shop1_row_end(shop1_buf_t *b);
 
-/* The final "OK <text>" line (text printf-style, sanitised to one line). */
+/* The final "OK <text>" line (text printf-style, sanitised like a row's fields). */
 void shop1_ok(shop1_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The final "ERR <CODE> <text>" line. */
 void shop1_err(shop1_buf_t *b, shop1_error_t code, const char *fmt, ...)

@@ -6,19 +6,97 @@ input) and through a pseudo-terminal with a password prompt that does not echo."
 import json
 import os
 import re
+import shutil
 import socket
+import ssl
 import tempfile
+import threading
 import time
 
 from harness import (ServerTestCase, PtyClient, base_env, check_no_sanitizer, client_argv,
-                     free_refusing_port, load_catalog, make_other_ca, openssl_binary, run_client,
-                     stock_of)
+                     client_binary, free_refusing_port, load_catalog, make_other_ca,
+                     openssl_binary, run_client, run_tool, stock_of)
 
 CATALOG = load_catalog()
 CATEGORY_NAMES = ["Electronics", "Cosmetics", "Clothes", "Shoes", "House-hold items"]
 MENU = "1. Browse  2. Purchase  3. Print Receipt  4. Exit"
 ALICE_PW = "Al1ce.pw-secret"
 ISO_RE = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
+
+
+def client_tree(root, demo_ca=None, installed_ca=None):
+    """A copy of the client at root/bin/netshop, with root/var/demo/ca.crt = demo_ca and
+    root/share/netshop/ca.crt = installed_ca when given: the default CA beside the executable
+    is then what the test made, whatever the repo's own var/demo holds. Returns the path."""
+    os.makedirs(os.path.join(root, "bin"))
+    exe = os.path.join(root, "bin", "netshop")
+    shutil.copy2(client_binary(), exe)
+    for rel, ca in (("var/demo", demo_ca), ("share/netshop", installed_ca)):
+        if ca is not None:
+            os.makedirs(os.path.join(root, rel))
+            shutil.copy(ca, os.path.join(root, rel, "ca.crt"))
+    return exe
+
+
+# What no terminal should receive from a shop: C0 (ESC starts a terminal escape sequence, BEL),
+# DEL and the C1 controls U+0080..U+009F (C2 9B is CSI, the one-byte ESC [).
+UNSAFE_OUTPUT_RE = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
+
+
+class HostileShop:
+    """A shop gone bad: a TLS server with the test server's certificate (so the client trusts
+    it) that greets like netshopd and answers each request verb with canned SHOP/1 lines, raw
+    bytes a real netshopd would never send. Serves one connection at a time until closed."""
+
+    def __init__(self, srv, replies):
+        self.replies = replies
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(os.path.join(srv.data, "server.crt"),
+                                 os.path.join(srv.data, "server.key"))
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.lsock.settimeout(0.2)
+        self.port = self.lsock.getsockname()[1]
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.done.set()
+        self.thread.join(10)
+        self.lsock.close()
+
+    def _serve(self):
+        while not self.done.is_set():
+            try:
+                raw, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            raw.settimeout(5)
+            try:
+                with self.ctx.wrap_socket(raw, server_side=True) as s:
+                    self._talk(s)
+            except (OSError, ssl.SSLError):
+                pass
+
+    def _talk(self, s):
+        s.sendall(b"OK SHOP/1 netshop/hostile ready\n")
+        buf = b""
+        while True:
+            data = s.recv(4096)
+            if not data:
+                return
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                verb = line.strip().split(b" ")[0].upper()
+                if verb == b"QUIT":
+                    s.sendall(b"OK bye\n")
+                    return
+                s.sendall(self.replies.get(verb, b"ERR UNKNOWN_COMMAND no\n"))
 
 
 def json_items(category):
@@ -70,11 +148,60 @@ class ClientTest(ServerTestCase):
                         env={"NETSHOP_CA": self.srv.ca}, cwd=self.srv.root)
         self.assertEqual((cp.returncode, json.loads(cp.stdout)), (0, {"pong": True}), cp.stderr)
 
+    def run_copy(self, exe, args, cwd, user=None, password=None):
+        """Runs a copied client (from client_tree) without --ca in cwd."""
+        env = base_env({"NETSHOP_USER": user, "NETSHOP_PASSWORD": password})
+        return run_tool([exe, "--host", "localhost", "--port", str(self.srv.port)] + list(args),
+                        env=env, cwd=cwd)
+
+    def tempdir(self, prefix):
+        return tempfile.mkdtemp(prefix="netshop-e2e-%s-" % prefix, dir=self.srv.root)
+
     def test_no_ca_anywhere_is_an_error_naming_the_ca_option(self):
-        cwd = tempfile.mkdtemp(prefix="netshop-e2e-noca-", dir=self.srv.root)
-        cp = run_client(["ping"], port=self.srv.port, ca=None, cwd=cwd)
+        exe = client_tree(self.tempdir("tree"))
+        cp = self.run_copy(exe, ["ping"], cwd=self.tempdir("noca"))
         self.assertEqual(cp.returncode, 2, cp.stderr)
         self.assertIn("--ca", cp.stderr)
+        self.assertIn("var/demo/ca.crt", cp.stderr)
+
+    def test_ca_is_never_taken_from_the_current_directory(self):
+        # Audit finding 5: run from a directory someone else prepared, the client took its
+        # var/demo/ca.crt as the trust anchor, verified their shop and sent it the password.
+        # Here that someone's shop is the test server, their CA its CA.
+        exe = client_tree(self.tempdir("tree"))
+        attacker = self.tempdir("attacker")
+        os.makedirs(os.path.join(attacker, "var", "demo"))
+        shutil.copy(self.srv.ca, os.path.join(attacker, "var", "demo", "ca.crt"))
+        cp = self.run_copy(exe, ["orders"], cwd=attacker, user="root", password="root")
+        self.assertEqual((cp.returncode, cp.stdout), (2, ""), cp.stderr)
+        self.assertIn("no CA certificate", cp.stderr)
+
+    def test_ca_beside_the_executable_wins_over_the_current_directory(self):
+        if not openssl_binary():
+            self.skipTest("openssl binary missing")
+        exe = client_tree(self.tempdir("tree"), demo_ca=self.srv.ca)
+        attacker = self.tempdir("attacker")
+        os.makedirs(os.path.join(attacker, "var", "demo"))
+        shutil.copy(make_other_ca(attacker), os.path.join(attacker, "var", "demo", "ca.crt"))
+        cp = self.run_copy(exe, ["--json", "ping"], cwd=attacker)
+        self.assertEqual((cp.returncode, cp.stdout), (0, '{"pong":true}\n'), cp.stderr)
+
+    def test_demo_ca_found_beside_the_executable_from_any_directory(self):
+        # build/netshop run from anywhere finds the repo's var/demo/ca.crt: <exe dir>/../var/demo.
+        root = self.tempdir("tree")
+        exe = client_tree(root, demo_ca=self.srv.ca)
+        elsewhere = self.tempdir("elsewhere")
+        link = os.path.join(elsewhere, "netshop")
+        os.symlink(exe, link)   # resolved through /proc/self/exe: the link's directory is not used
+        for argv0 in (exe, link):
+            with self.subTest(argv0=argv0):
+                cp = self.run_copy(argv0, ["--json", "ping"], cwd=elsewhere)
+                self.assertEqual((cp.returncode, cp.stdout), (0, '{"pong":true}\n'), cp.stderr)
+
+    def test_installed_ca_found_in_share_beside_the_executable(self):
+        exe = client_tree(self.tempdir("tree"), installed_ca=self.srv.ca)
+        cp = self.run_copy(exe, ["--json", "ping"], cwd=self.tempdir("elsewhere"))
+        self.assertEqual((cp.returncode, cp.stdout), (0, '{"pong":true}\n'), cp.stderr)
 
     def test_categories_json(self):
         self.assertEqual(self.cli_json("categories"),
@@ -210,6 +337,49 @@ class ClientTest(ServerTestCase):
             with self.subTest(args=args):
                 cp = self.cli(*args, user="root", password="root")
                 self.assertEqual(cp.returncode, 2, cp.stdout + cp.stderr)
+
+    # -- a hostile server's text ------------------------------------------------------------------
+    def hostile_shop(self):
+        shop = HostileShop(self.srv, {
+            b"CATEGORIES": b"* 1\tEvil\xc2\x9b" b"2J\x1b[31m\x7fname\xc2\x80\xff!\t5\nOK 1 categories\n",
+            b"ITEM": b"ERR NO_SUCH_ITEM no item\xc2\x9b" b"2J\x1b]0;pwned\x07 here\n",
+        })
+        self.addCleanup(shop.close)
+        return shop
+
+    def assertNoUnsafeOutput(self, cp):
+        # run_tool decodes as UTF-8 (bad bytes become U+FFFD): a raw C1 control is still there
+        # as U+0080..U+009F, and encodes back to C2 80..C2 9F.
+        for name, data in (("stdout", cp.stdout), ("stderr", cp.stderr)):
+            m = UNSAFE_OUTPUT_RE.search(data.encode("utf-8"))
+            self.assertIsNone(m, "raw control character in %s: %r" % (name, data))
+
+    def test_json_escapes_c1_controls_and_del_from_a_hostile_server(self):
+        # Audit finding 13a: --json wrote DEL and C1 controls (U+0080..U+009F) raw.
+        shop = self.hostile_shop()
+        cp = run_client(["categories"], port=shop.port, ca=self.srv.ca, options=["--json"],
+                        cwd=self.srv.root)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertNoUnsafeOutput(cp)
+        self.assertIn("\\u009b2J\\u001b[31m\\u007fname\\u0080\ufffd!", cp.stdout)
+        self.assertEqual(json.loads(cp.stdout), {"categories": [
+            {"number": 1, "name": "Evil\u009b2J\u001b[31m\u007fname\u0080\ufffd!", "items": 5}]})
+        cp = run_client(["item", "101"], port=shop.port, ca=self.srv.ca, options=["--json"],
+                        cwd=self.srv.root)
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        self.assertNoUnsafeOutput(cp)
+        self.assertEqual(json.loads(cp.stdout)["error"], "NO_SUCH_ITEM")
+
+    def test_human_output_shows_a_hostile_servers_controls_as_question_marks(self):
+        shop = self.hostile_shop()
+        cp = run_client(["categories"], port=shop.port, ca=self.srv.ca, cwd=self.srv.root)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertNoUnsafeOutput(cp)
+        self.assertRegex(cp.stdout, r"(?m)^\s*1\s+Evil\?2J\?\[31m\?name\?\?!\s+5$")
+        cp = run_client(["item", "101"], port=shop.port, ca=self.srv.ca, cwd=self.srv.root)
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        self.assertNoUnsafeOutput(cp)
+        self.assertIn("no item?2J?]0;pwned? here (NO_SUCH_ITEM)", cp.stderr)
 
     # -- interactive menu through stdin -------------------------------------------------------
     def test_menu_browse_purchase_receipt_exit_through_stdin(self):

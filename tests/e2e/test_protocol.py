@@ -233,3 +233,42 @@ class ProtocolCommandsTest(ServerTestCase):
         r = c2.request("RECEIPT " + oid)
         self.assertEqual(r.rows, [["404", "walking/running-shoes", "1", "1000.00", "1000.00"]])
         self.assertEqual(r.final, "OK order %s closed total 1000.00 INR" % oid)
+
+
+class ReplySanitisingTest(ServerTestCase):
+    """Names that reached the database without the CSV importer's checks (an older netshopd, a
+    hand edit) still leave the server as UTF-8 without control characters (audit finding 13c:
+    the sanitiser covered C0 and DEL only)."""
+
+    # "Ev" CSI "2J" NEL "il" 0xFF (C1 controls, a stray byte; the catalog refuses C0 on load),
+    # and a category "Gad" CSI "gets" then a lone 0xC3
+    ITEM_NAME = b"Ev\xc2\x9b2J\xc2\x85il\xff"
+    CATEGORY_NAME = b"Gad\xc2\x9bgets\xc3"
+
+    @classmethod
+    def setUpClass(cls):
+        import os
+        import sqlite3
+        cls.srv = cls.class_server(start=False)
+        db = sqlite3.connect(os.path.join(cls.srv.data, "shop.db"))
+        try:
+            db.execute("UPDATE items SET name = CAST(? AS TEXT) WHERE sno = 101", (cls.ITEM_NAME,))
+            db.execute("UPDATE categories SET name = CAST(? AS TEXT) WHERE number = 1",
+                       (cls.CATEGORY_NAME,))
+            db.commit()
+        finally:
+            db.close()
+        cls.srv.start()
+
+    def test_item_row_has_c1_as_space_and_invalid_bytes_as_question_marks(self):
+        r = self.connection(self.srv).request("ITEM 101")   # read_reply insists on UTF-8
+        self.assertEqual(r.raw[0], b"* 101\tEv 2J il?\t1\t100000.00\t1\tGad gets?\n")
+
+    def test_browse_and_categories_carry_no_control_characters(self):
+        c = self.connection(self.srv)
+        for req in ("BROWSE 1", "CATEGORIES", "ITEM 101"):
+            with self.subTest(request=req):
+                r = c.request(req)
+                for line in r.raw:
+                    self.assertIsNone(re.search(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]", line),
+                                      "control character in %r" % line)

@@ -462,6 +462,43 @@ static void test_error_names(void **state)
                     "line 2: bad name 'ph?one' (contains a control character)");
 }
 
+/* Audit finding 13b: C1 controls (C2 80..C2 9F; C2 9B is a terminal's CSI) and bytes that are
+ * not UTF-8 were accepted in names; they are refused, quoted safely, with the line number. */
+static void test_error_c1_controls_and_invalid_utf8_in_names(void **state)
+{
+    (void)state;
+    parse_fails("Sno,Name,Quantity,Price\n101,phone,1,100000\n102,ph\xc2\x9b" "31mone,1,100000\n",
+                "line 3: bad name 'ph?31mone' (contains a control character)");
+    parse_fails("Sno,Name,Quantity,Price\n101,a\xc2\x80,1,100000\n",
+                "line 2: bad name 'a?' (contains a control character)");
+    parse_fails("Sno,Name,Quantity,Price\n101,\xc2\x9fz,1,100000\n",
+                "line 2: bad name '?z' (contains a control character)");
+    parse_fails("Sno,Name,Quantity,Price\n101,ph\x7fone,1,100000\n",
+                "line 2: bad name 'ph?one' (contains a control character)");
+    parse_fails("Sno,Name,Quantity,Price\n\n101,caf\xe9,1,100000\n",
+                "line 3: bad name 'caf?' (not valid UTF-8: byte 0xe9)");
+    parse_fails("Sno,Name,Quantity,Price\n101,\xc0\xaf" "etc,1,100000\n",
+                "line 2: bad name '?" "?etc' (not valid UTF-8: byte 0xc0)");
+    parse_fails("Sno,Name,Quantity,Price\n101,x\xed\xa0\x80,1,100000\n",
+                "line 2: bad name 'x?" "?" "?' (not valid UTF-8: byte 0xed)");
+    parse_fails("Sno,Name,Quantity,Price\n101,cut\xe2\x82,1,100000\n",
+                "line 2: bad name 'cut?" "?' (not valid UTF-8: byte 0xe2)");
+    parse_fails("Sno,Name,Quantity,Price,Category\n101,phone,1,100000,Elec\xc2\x9b" "tronics\n",
+                "line 2: bad category 'Elec?tronics' (contains a control character)");
+    parse_fails("Sno,Name,Quantity,Price,Category\n101,phone,1,100000,Elec\xff" "tronics\n",
+                "line 2: bad category 'Elec?tronics' (not valid UTF-8: byte 0xff)");
+}
+
+static void test_names_in_any_script_are_accepted(void **state)
+{
+    catalog_t *cat = *state;
+    /* NBSP (C2 A0, the first code point after C1), e-acute, euro sign, an emoji. */
+    parse_ok(cat, "Sno,Name,Quantity,Price,Category\n"
+                  "101,caf\xc3\xa9\xc2\xa0\xe2\x82\xac,1,100000,Kaffee \xf0\x9f\x98\x80\n");
+    assert_string_equal(catalog_item_name(catalog_find_item(cat, 101)),
+                        "caf\xc3\xa9\xc2\xa0\xe2\x82\xac");
+}
+
 static void test_name_of_exactly_64_bytes_is_accepted(void **state)
 {
     catalog_t *cat = *state;
@@ -569,6 +606,8 @@ int main(void)
         T(test_error_bad_price),
         T(test_error_duplicate_sno),
         T(test_error_names),
+        T(test_error_c1_controls_and_invalid_utf8_in_names),
+        T(test_names_in_any_script_are_accepted),
         T(test_name_of_exactly_64_bytes_is_accepted),
         T(test_error_quoted_field),
         T(test_error_bad_category_column),

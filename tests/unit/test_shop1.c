@@ -661,6 +661,38 @@ static void test_row_fields_sanitised(void **state)
     shop1_buf_free(&b);
 }
 
+/* Audit finding 13c: the sanitiser covered only C0 and DEL. C1 controls (C2 80..C2 9F; C2 9B
+ * is a terminal's CSI) become one space, bytes that are not well-formed UTF-8 a '?'. */
+static void test_row_fields_c1_and_invalid_utf8_sanitised(void **state)
+{
+    (void)state;
+    shop1_buf_t b;
+    shop1_buf_init(&b);
+    shop1_row_begin(&b);
+    shop1_row_str(&b, "a\xc2\x9b" "31mb\xc2\x80\xc2\x9f" "c");
+    shop1_row_str(&b, "x\xff\xc3y\xe2\x82");             /* stray, cut short mid-field, at the end */
+    shop1_row_str(&b, "\xc0\xaf\xed\xa0\x80|\x1b[2J");     /* overlong '/', surrogate, ESC */
+    shop1_row_str(&b, "\xc2\xa0\xc2\xa9\xe2\x82\xac\xf0\x9f\x98\x80"); /* NBSP, (c), euro, emoji */
+    shop1_row_end(&b);
+    const char *want = "* a 31mb  c\tx??y??\t?????| [2J\t\xc2\xa0\xc2\xa9\xe2\x82\xac\xf0\x9f\x98\x80\n";
+    assert_string_equal(b.data, want);
+    assert_int_equal(b.len, strlen(want));
+    shop1_buf_free(&b);
+}
+
+static void test_final_lines_c1_and_invalid_utf8_sanitised(void **state)
+{
+    (void)state;
+    shop1_buf_t b;
+    shop1_buf_init(&b);
+    shop1_ok(&b, "1 items in %s", "Evil\xc2\x9b" "2J\xfe");
+    shop1_err(&b, SHOP1_ERR_NO_SUCH_ITEM, "no %s here", "\xc2\x85\x7f\xc2");
+    const char *want = "OK 1 items in Evil 2J?\nERR NO_SUCH_ITEM no   ? here\n";
+    assert_string_equal(b.data, want);
+    assert_int_equal(b.len, strlen(want));
+    shop1_buf_free(&b);
+}
+
 static void test_row_empty_fields(void **state)
 {
     (void)state;
@@ -1010,6 +1042,8 @@ int main(void)
         cmocka_unit_test(test_verb_names_round_trip),
         cmocka_unit_test(test_row_with_money),
         cmocka_unit_test(test_row_fields_sanitised),
+        cmocka_unit_test(test_row_fields_c1_and_invalid_utf8_sanitised),
+        cmocka_unit_test(test_final_lines_c1_and_invalid_utf8_sanitised),
         cmocka_unit_test(test_row_empty_fields),
         cmocka_unit_test(test_ok_lines),
         cmocka_unit_test(test_err_lines),
