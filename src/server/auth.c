@@ -4,7 +4,8 @@
  *   limiter_reserve (under the lock; waits while attempts in flight could use up the limit)
  *     -> RATE_LIMITED, no hash spent
  *     -> look-up, argon2id verify (unknown user: the dummy hash) -> limiter_settle (the lock)
- *        -> sleep up to the interactive check time (pwtime) -> the reply */
+ *        -> the reply, or, when it came sooner than an interactive check would (pwtime), the
+ *           delay list, from which the delay thread posts it when due */
 #include "server/auth.h"
 
 #include <errno.h>
@@ -34,6 +35,11 @@ struct auth_pool {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     pthread_cond_t settled;      /* a limiter reservation was settled */
+    pthread_cond_t delay_wake;   /* the delay list changed (CLOCK_MONOTONIC) */
+    auth_job_t *delayed;         /* replies held back, by due_ns */
+    bool delay_stopping;         /* the hashing threads are gone: post what is left, exit */
+    bool delay_started;
+    pthread_t delay_thread;
     auth_job_t *head, *tail;
     size_t queued, queue_max;
     bool stopping;
@@ -81,15 +87,6 @@ static int64_t monotonic_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_ns(int64_t ns)
-{
-    if (ns <= 0)
-        return;
-    struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 static ratelimit_verdict_t worse(ratelimit_verdict_t a, ratelimit_verdict_t b)
@@ -151,7 +148,8 @@ static void limiter_settle(auth_pool_t *ap, const limiter_keys_t *k, bool attemp
     pthread_cond_broadcast(&ap->settled);
 }
 
-static void check_login(auth_pool_t *ap, store_t *st, auth_job_t *job)
+/* Checks job; returns how long its reply must be held back (ns, 0: post it now). */
+static int64_t check_login(auth_pool_t *ap, store_t *st, auth_job_t *job)
 {
     limiter_keys_t k = {.account = job->user};
     ratelimit_source_key(job->peer, k.source);
@@ -162,7 +160,7 @@ static void check_login(auth_pool_t *ap, store_t *st, auth_job_t *job)
     pthread_mutex_unlock(&ap->lock);
     if (v == RATELIMIT_BLOCKED) {
         job->result = SHOP1_ERR_RATE_LIMITED;
-        return;
+        return 0;
     }
 
     int64_t t0 = monotonic_ns();
@@ -175,7 +173,7 @@ static void check_login(auth_pool_t *ap, store_t *st, auth_job_t *job)
         limiter_settle(ap, &k, false, false);
         pthread_mutex_unlock(&ap->lock);
         job->result = SHOP1_ERR_INTERNAL;
-        return;
+        return 0;
     }
     const char *against = s == STORE_OK ? hash : ap->dummy_hash;
     bool match = crypto_pwhash_str_verify(against, job->password, strlen(job->password)) == 0;
@@ -191,12 +189,57 @@ static void check_login(auth_pool_t *ap, store_t *st, auth_job_t *job)
         pwtime_observe(&ap->pwtime, elapsed);
     int64_t pad = pwtime_pad_ns(&ap->pwtime, elapsed);
     pthread_mutex_unlock(&ap->lock);
-    /* A cheaper hash (user add --hash-cost minimal) answers no sooner than an unknown user. */
-    sleep_ns(pad);
 
     job->result = ok ? SHOP1_OK : SHOP1_ERR_AUTH_FAILED;
     job->user_id = ok ? user_id : 0;
     sodium_memzero(hash, sizeof hash);
+    /* A cheaper hash (user add --hash-cost minimal) answers no sooner than an unknown user. */
+    job->due_ns = t0 + elapsed + pad;
+    return pad;
+}
+
+/* Holds job's reply back until job->due_ns (the list is kept in due order). */
+static void delay_reply(auth_pool_t *ap, auth_job_t *job)
+{
+    pthread_mutex_lock(&ap->lock);
+    auth_job_t **pp = &ap->delayed;
+    while (*pp && (*pp)->due_ns <= job->due_ns)
+        pp = &(*pp)->qnext;
+    job->qnext = *pp;
+    *pp = job;
+    if (ap->delayed == job)
+        pthread_cond_signal(&ap->delay_wake);
+    pthread_mutex_unlock(&ap->lock);
+}
+
+/* The delay thread: posts each held-back reply when it is due; once the hashing threads have
+ * stopped, posts what is left at once and exits. */
+static void *delay_main(void *arg)
+{
+    auth_pool_t *ap = arg;
+    pthread_mutex_lock(&ap->lock);
+    for (;;) {
+        auth_job_t *job = ap->delayed;
+        if (!job) {
+            if (ap->delay_stopping)
+                break;
+            pthread_cond_wait(&ap->delay_wake, &ap->lock);
+            continue;
+        }
+        if (!ap->delay_stopping && monotonic_ns() < job->due_ns) {
+            struct timespec until = {.tv_sec = job->due_ns / 1000000000,
+                                     .tv_nsec = job->due_ns % 1000000000};
+            pthread_cond_timedwait(&ap->delay_wake, &ap->lock, &until);
+            continue;
+        }
+        ap->delayed = job->qnext;
+        job->qnext = NULL;
+        pthread_mutex_unlock(&ap->lock);
+        mailbox_post(job->reply_to, &job->msg);
+        pthread_mutex_lock(&ap->lock);
+    }
+    pthread_mutex_unlock(&ap->lock);
+    return NULL;
 }
 
 static void *auth_main(void *arg)
@@ -220,14 +263,19 @@ static void *auth_main(void *arg)
         pthread_mutex_unlock(&ap->lock);
 
         job->qnext = NULL;
-        check_login(ap, a.store, job);
+        int64_t hold = check_login(ap, a.store, job);
         sodium_memzero(job->password, sizeof job->password);
-        mailbox_post(job->reply_to, &job->msg);
+        if (hold > 0)
+            delay_reply(ap, job);
+        else
+            mailbox_post(job->reply_to, &job->msg);
     }
     return NULL;
 }
 
-static void auth_pool_free(auth_pool_t *ap)
+static void auth_pool_free(auth_pool_t *ap);
+
+static void auth_pool_free_tables(auth_pool_t *ap)
 {
     for (int i = 0; i < AUTH_THREADS_MAX; i++)
         store_close(ap->stores[i]);
@@ -236,6 +284,7 @@ static void auth_pool_free(auth_pool_t *ap)
     ratelimit_free(ap->pairs);
     ratelimit_known_free(ap->known);
     sodium_memzero(ap->hash_key, sizeof ap->hash_key);
+    pthread_cond_destroy(&ap->delay_wake);
     pthread_cond_destroy(&ap->settled);
     pthread_cond_destroy(&ap->wake);
     pthread_mutex_destroy(&ap->lock);
@@ -257,6 +306,11 @@ auth_pool_t *auth_pool_start(const char *db_path, int threads, size_t queue_max,
     pthread_mutex_init(&ap->lock, NULL);
     pthread_cond_init(&ap->wake, NULL);
     pthread_cond_init(&ap->settled, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ap->delay_wake, &ca);
+    pthread_condattr_destroy(&ca);
     ap->queue_max = queue_max;
     crypto_shorthash_keygen(ap->hash_key);
     ratelimit_params_t p = {.max_failures = max_failures, .window_secs = window_secs,
@@ -296,6 +350,12 @@ auth_pool_t *auth_pool_start(const char *db_path, int threads, size_t queue_max,
         if (!ap->stores[i])
             goto fail;
     }
+    if (pthread_create(&ap->delay_thread, NULL, delay_main, ap) != 0) {
+        snprintf(err, errlen, "cannot start the auth threads");
+        goto fail;
+    }
+    ap->delay_started = true;
+    pthread_setname_np(ap->delay_thread, "auth-delay");
     for (int i = 0; i < threads; i++) {
         auth_thread_arg_t *a = malloc(sizeof *a);
         if (a)
@@ -348,4 +408,16 @@ void auth_pool_stop(auth_pool_t *ap)
     for (int i = 0; i < ap->nthreads; i++)
         pthread_join(ap->threads[i], NULL);
     auth_pool_free(ap);
+}
+
+static void auth_pool_free(auth_pool_t *ap)
+{
+    if (ap->delay_started) {
+        pthread_mutex_lock(&ap->lock);
+        ap->delay_stopping = true;
+        pthread_cond_broadcast(&ap->delay_wake);
+        pthread_mutex_unlock(&ap->lock);
+        pthread_join(ap->delay_thread, NULL);
+    }
+    auth_pool_free_tables(ap);
 }

@@ -7,8 +7,9 @@
  * source's count (one source guessing many accounts) and the account's count for unknown
  * sources (many sources guessing one account; its window backs off). So nobody can lock an owner
  * out of the places they log in from. Attempts are reserved before hashing, so concurrent
- * checks cannot add guesses. Unknown users cost the same hash as known ones, and a check of a
- * cheaper hash is padded (by sleeping) to the time of an interactive one. */
+ * checks cannot add guesses. Unknown users cost the same hash as known ones, and the reply to a
+ * check of a cheaper hash is held back (by the pool's delay thread, not a hashing thread) until
+ * an interactive check would have answered. */
 #ifndef NETSHOP_AUTH_H
 #define NETSHOP_AUTH_H
 
@@ -25,6 +26,7 @@ typedef struct auth_job {
     mailbox_msg_t msg;        /* posted to reply_to when done; msg.deliver is the submitter's */
     mailbox_t *reply_to;
     struct auth_job *qnext;
+    int64_t due_ns;           /* the pool's: when a padded reply may be posted (monotonic) */
     void *ctx;                /* the submitter's (its connection) */
     /* in */
     char user[SHOP1_USER_MAX + 1];
