@@ -160,7 +160,7 @@ static void deliver_login(mailbox_msg_t *msg)
             shop1_err(out, SHOP1_ERR_AUTH_FAILED, "wrong user name or password");
             break;
         case SHOP1_ERR_RATE_LIMITED:
-            shop1_err(out, SHOP1_ERR_RATE_LIMITED, "too many failed logins; try again in a minute");
+            shop1_err(out, SHOP1_ERR_RATE_LIMITED, "too many failed logins; try again later");
             break;
         default:
             shop1_err(out, SHOP1_ERR_INTERNAL, "login could not be checked; try again");
