@@ -45,7 +45,8 @@ void options_usage(FILE *out)
           "  --host H              server name or address, checked against its certificate\n"
           "                        (default localhost)\n"
           "  --port N              server port (default 5555)\n"
-          "  --ca FILE             the shop's CA certificate (default $NETSHOP_CA, else var/demo/ca.crt)\n"
+          "  --ca FILE             the shop's CA certificate (default $NETSHOP_CA; never a file\n"
+          "                        of the current directory)\n"
           "  --connections N       concurrent connections (default 16)\n"
           "  --threads N           load threads, each with its own epoll loop (default 1)\n"
           "  --duration SECS       measured time (default 10)\n"
@@ -89,7 +90,7 @@ static void defaults(bench_options_t *o)
         .mode = MODE_COUNT,
         .host = "localhost",
         .port = "5555",
-        .ca_file = ca != NULL && *ca != '\0' ? ca : "var/demo/ca.crt",
+        .ca_file = ca != NULL && *ca != '\0' ? ca : NULL,
         .connections = 16,
         .threads = 1,
         .duration_s = 10.0,

@@ -8,9 +8,11 @@ made to fail for real by a purchase from another client during the run."""
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -487,6 +489,22 @@ class BadOptionsTest(BenchCase):
         cp = run_tool([require_binary(bench_binary()), "--help"], timeout=10)
         self.assertEqual(cp.returncode, 0, self.describe(cp))
         self.assertIn("usage: netshop-bench --mode MODE", cp.stdout + cp.stderr)
+
+
+class BenchTrustTest(BenchCase):
+    """Audit finding 5, in the load generator: without --ca or NETSHOP_CA it took
+    var/demo/ca.crt from the current directory, so a directory someone else prepared chose whom
+    it trusted with its accounts' passwords."""
+
+    def test_no_ca_is_taken_from_the_current_directory(self):
+        srv = self.new_server()
+        with tempfile.TemporaryDirectory() as cwd:
+            os.makedirs(os.path.join(cwd, "var", "demo"))
+            shutil.copy(srv.ca, os.path.join(cwd, "var", "demo", "ca.crt"))
+            cp = run_tool(bench_argv("tls-browse", "--host", "localhost", "--port", srv.port,
+                                     "--connections", "1"), timeout=BENCH_TIMEOUT, cwd=cwd)
+        self.assertNotEqual(cp.returncode, 0, self.describe(cp))
+        self.assertIn("no CA certificate", cp.stderr, self.describe(cp))
 
 
 class Peer:
