@@ -1,5 +1,6 @@
 /* certs: generates the shop's local CA, the server key, its CSR and the CA-issued server certificate
- * with the OpenSSL 3 C API, and writes them safely into the data directory (see certs.h).
+ * with the OpenSSL 3 C API, and writes them safely into the data directory and, for the CA's key,
+ * the CA directory (see certs.h).
  *
  * Order of work, so that a failure leaves nothing half-made:
  *   1. validate every subjectAltName;                 (build_sans)
@@ -7,7 +8,7 @@
  *   3. generate keys, CA cert, CSR, server cert;      (all in memory)
  *   4. render each as PEM into a cleansing buffer;    (render_pem)
  *   5. write each to a 0600/0644 temp file + fsync;   (write_temp)
- *   6. rename each into place (no-replace unless force), fsync the directory. (publish) */
+ *   6. rename each into place (no-replace unless force), fsync the directories. (publish) */
 #include "server/certs.h"
 
 #include <arpa/inet.h>
@@ -43,6 +44,9 @@ enum file_index { F_CA_KEY, F_CA_CRT, F_SERVER_KEY, F_SERVER_CSR, F_SERVER_CRT, 
 /* One file of the set on its way to disk. */
 struct output {
     const char *name;       /* final name inside dir */
+    bool in_ca_dir;         /* written to ca_dir, not dir */
+    int dirfd;              /* the directory it goes to (borrowed from certs_create) */
+    const char *dir;        /* its path, for messages */
     mode_t mode;            /* final mode, set at open(2) time */
     BIO *pem;               /* PEM text; a secure-memory BIO, cleansed when freed */
     char tmp[TMP_NAME_MAX]; /* temporary name inside dir while it exists, else "" */
@@ -469,8 +473,10 @@ static int write_all(int fd, const char *buf, size_t len)
 /* Creates a new temporary file next to o->name (O_CREAT|O_EXCL, mode o->mode from the start),
  * writes o->pem into it and fsyncs it. On success o->tmp names it. Returns 0, or -1 with err filled
  * and no temporary file left. */
-static int write_temp(int dirfd, const char *dir, struct output *o, char *err, size_t errlen)
+static int write_temp(struct output *o, char *err, size_t errlen)
 {
+    int dirfd = o->dirfd;
+    const char *dir = o->dir;
     int fd = -1;
     char *data = NULL;
     long len;
@@ -532,9 +538,10 @@ fail:
 
 /* Renames o->tmp to o->name. Without force the rename never replaces an existing file (renameat2
  * RENAME_NOREPLACE, or link(2) where the file system lacks it). Returns 0, or -1 with err filled. */
-static int publish(int dirfd, const char *dir, struct output *o, bool force, char *err,
-                   size_t errlen)
+static int publish(struct output *o, bool force, char *err, size_t errlen)
 {
+    int dirfd = o->dirfd;
+    const char *dir = o->dir;
     int rc;
     if (force) {
         rc = renameat(dirfd, o->tmp, dirfd, o->name);
@@ -561,31 +568,40 @@ static int publish(int dirfd, const char *dir, struct output *o, bool force, cha
 }
 
 /* Returns 0 if none of the outputs exists in dir, else -1 with err naming the first that does. */
-static int refuse_existing(int dirfd, const char *dir, const struct output outs[static N_FILES],
-                           char *err, size_t errlen)
+static int refuse_existing(const struct output outs[static N_FILES], char *err, size_t errlen)
 {
     for (int i = 0; i < N_FILES; i++) {
         struct stat st;
-        if (fstatat(dirfd, outs[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (fstatat(outs[i].dirfd, outs[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
             set_err(err, errlen, "%s/%s already exists; not replacing certificates without force",
-                    dir, outs[i].name);
+                    outs[i].dir, outs[i].name);
             return -1;
         }
         if (errno != ENOENT) {
-            set_err(err, errlen, "cannot check %s/%s: %s", dir, outs[i].name, strerror(errno));
+            set_err(err, errlen, "cannot check %s/%s: %s", outs[i].dir, outs[i].name,
+                    strerror(errno));
             return -1;
         }
     }
     return 0;
 }
 
+/* Opens the directory `dir` for the *at calls. Returns the descriptor, or -1 with err filled. */
+static int open_dir(const char *dir, char *err, size_t errlen)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        set_err(err, errlen, "cannot open directory %s: %s", dir, strerror(errno));
+    return fd;
+}
+
 /* ---- entry point ---------------------------------------------------------------------------- */
 
-int certs_create(const char *dir, const char *const *extra_sans, size_t n_extra, bool force,
-                 char *err, size_t errlen)
+int certs_create(const char *dir, const char *ca_dir, const char *const *extra_sans,
+                 size_t n_extra, bool force, char *err, size_t errlen)
 {
     int rc = -1;
-    int dirfd = -1;
+    int dirfd = -1, ca_dirfd = -1;
     GENERAL_NAMES *sans = NULL;
     EVP_PKEY *ca_key = NULL;
     EVP_PKEY *server_key = NULL;
@@ -593,7 +609,7 @@ int certs_create(const char *dir, const char *const *extra_sans, size_t n_extra,
     X509_REQ *csr = NULL;
     X509 *server_crt = NULL;
     struct output outs[N_FILES] = {
-        [F_CA_KEY] = { .name = CERTS_CA_KEY, .mode = 0600 },
+        [F_CA_KEY] = { .name = CERTS_CA_KEY, .mode = 0600, .in_ca_dir = true },
         [F_CA_CRT] = { .name = CERTS_CA_CRT, .mode = 0644 },
         [F_SERVER_KEY] = { .name = CERTS_SERVER_KEY, .mode = 0600 },
         [F_SERVER_CSR] = { .name = CERTS_SERVER_CSR, .mode = 0644 },
@@ -602,7 +618,7 @@ int certs_create(const char *dir, const char *const *extra_sans, size_t n_extra,
 
     if (err != NULL && errlen > 0)
         err[0] = '\0';
-    if (dir == NULL || (n_extra > 0 && extra_sans == NULL)) {
+    if (dir == NULL || ca_dir == NULL || (n_extra > 0 && extra_sans == NULL)) {
         set_err(err, errlen, "certs_create: no directory or no subjectAltName array");
         goto out;
     }
@@ -613,11 +629,13 @@ int certs_create(const char *dir, const char *const *extra_sans, size_t n_extra,
     }
     if ((sans = build_sans(extra_sans, n_extra, err, errlen)) == NULL)
         goto out;
-    if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        set_err(err, errlen, "cannot open directory %s: %s", dir, strerror(errno));
+    if ((dirfd = open_dir(dir, err, errlen)) < 0 || (ca_dirfd = open_dir(ca_dir, err, errlen)) < 0)
         goto out;
+    for (int i = 0; i < N_FILES; i++) {
+        outs[i].dirfd = outs[i].in_ca_dir ? ca_dirfd : dirfd;
+        outs[i].dir = outs[i].in_ca_dir ? ca_dir : dir;
     }
-    if (!force && refuse_existing(dirfd, dir, outs, err, errlen) != 0)
+    if (!force && refuse_existing(outs, err, errlen) != 0)
         goto out;
 
     if ((ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL
@@ -634,28 +652,30 @@ int certs_create(const char *dir, const char *const *extra_sans, size_t n_extra,
         goto out;
 
     for (int i = 0; i < N_FILES; i++)
-        if (write_temp(dirfd, dir, &outs[i], err, errlen) != 0)
+        if (write_temp(&outs[i], err, errlen) != 0)
             goto out;
     for (int i = 0; i < N_FILES; i++)
-        if (publish(dirfd, dir, &outs[i], force, err, errlen) != 0)
+        if (publish(&outs[i], force, err, errlen) != 0)
             goto out;
-    if (fsync(dirfd) != 0) {
-        set_err(err, errlen, "cannot sync directory %s: %s", dir, strerror(errno));
+    if (fsync(dirfd) != 0 || fsync(ca_dirfd) != 0) {
+        set_err(err, errlen, "cannot sync directory %s or %s: %s", dir, ca_dir, strerror(errno));
         goto out;
     }
     rc = 0;
 out:
     for (int i = 0; i < N_FILES; i++) {
         if (outs[i].tmp[0] != '\0')
-            (void)unlinkat(dirfd, outs[i].tmp, 0);
+            (void)unlinkat(outs[i].dirfd, outs[i].tmp, 0);
         /* Without force, a failed call leaves no file of its own set behind; files it did not
          * create are never touched. With force the old files are already gone. */
         if (rc != 0 && !force && outs[i].published)
-            (void)unlinkat(dirfd, outs[i].name, 0);
+            (void)unlinkat(outs[i].dirfd, outs[i].name, 0);
         BIO_free(outs[i].pem);
     }
     if (dirfd >= 0)
         (void)close(dirfd);
+    if (ca_dirfd >= 0)
+        (void)close(ca_dirfd);
     X509_free(server_crt);
     X509_REQ_free(csr);
     X509_free(ca);

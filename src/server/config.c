@@ -32,14 +32,17 @@ void config_defaults(config_t *cfg)
         .auth_queue_max = 1024,
         .read_high_water = 64 * 1024,
         .requests_per_wakeup = 64,
+        .allow_root = false,
+        .allow_ca_key = false,
     };
 }
 
 const char *config_usage(void)
 {
     return "usage: netshopd --data DIR [options]\n"
-           "       netshopd init --data DIR [--demo] [--catalog FILE] [--san NAME]... [--force]\n"
+           "       netshopd init --data DIR [--ca-dir DIR] [--demo] [--catalog FILE] [--san NAME]... [--force]\n"
            "       netshopd user add NAME --data DIR [--hash-cost interactive|minimal]\n"
+           "       (each also takes --allow-root, without which it refuses to run as root)\n"
            "options:\n"
            "  --listen ADDR            address to listen on (default 127.0.0.1)\n"
            "  --port N                 TLS/TCP and UDP port (default 5555; 0 = any free port)\n"
@@ -52,7 +55,9 @@ const char *config_usage(void)
            "  --login-failures N       failed logins per account or address per minute (default 5)\n"
            "  --udp-rate N             datagrams per second per address without a token (default 200)\n"
            "  --commit-queue N         purchases waiting for the committer before BUSY (default 65536)\n"
-           "  --order-lines N          lines in one order (one session's purchases) (default 1000)\n";
+           "  --order-lines N          lines in one order (one session's purchases) (default 1000)\n"
+           "  --allow-root             serve even as root (refused otherwise; netshopd needs no privileges)\n"
+           "  --allow-ca-key           serve even with the CA's private key ca.key in the data directory\n";
 }
 
 /* Parses a decimal integer option in [min, max]; prints the error quoting the value. */
@@ -72,7 +77,7 @@ static int parse_long(const char *opt, const char *s, long min, long max, long *
 int config_parse_serve(config_t *cfg, int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_PORT, O_THREADS, O_AUTH, O_MAXCONN, O_IDLE, O_HANDSHAKE,
-           O_OUTPUT, O_LOGINFAIL, O_UDPRATE, O_COMMITQ, O_ORDERLINES };
+           O_OUTPUT, O_LOGINFAIL, O_UDPRATE, O_COMMITQ, O_ORDERLINES, O_ALLOWROOT, O_ALLOWCAKEY };
     static const struct option opts[] = {
         {"data", required_argument, NULL, O_DATA},
         {"listen", required_argument, NULL, O_LISTEN},
@@ -87,6 +92,8 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         {"udp-rate", required_argument, NULL, O_UDPRATE},
         {"commit-queue", required_argument, NULL, O_COMMITQ},
         {"order-lines", required_argument, NULL, O_ORDERLINES},
+        {"allow-root", no_argument, NULL, O_ALLOWROOT},
+        {"allow-ca-key", no_argument, NULL, O_ALLOWCAKEY},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -97,6 +104,8 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         const char *name = c > 0 && c <= O_ORDERLINES ? opts[c - 1].name : "";
         switch (c) {
         case O_DATA: cfg->data_dir = optarg; continue;
+        case O_ALLOWROOT: cfg->allow_root = true; continue;
+        case O_ALLOWCAKEY: cfg->allow_ca_key = true; continue;
         case O_LISTEN: cfg->listen_addr = optarg; continue;
         case O_PORT:
             if (parse_long(name, optarg, 0, 65535, &v)) return -1;

@@ -451,23 +451,62 @@ void store_rollback(store_t *st)
 
 /* ---- Open and close. ---- */
 
-/* Creates the database file with mode 0600 if it does not exist yet, so SQLite (and the
- * -wal/-shm files, which copy the database's mode) never make it readable by others.
- * An existing file keeps its mode. */
-static bool create_private_file(const char *path, char *err, size_t errlen)
+/* Opens `path` without following a symbolic link (creating it with mode 0600 when `create`),
+ * checks that it is a regular file and takes group and other permissions away from it. Returns
+ * true, or true with *absent set when it does not exist and !create; false with err filled when
+ * it is a symbolic link, not a regular file, or cannot be opened or changed. */
+static bool private_file(const char *path, bool create, bool *absent, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    *absent = false;
+    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
     if (fd < 0) {
-        if (errno == EEXIST)
+        if (errno == ENOENT && !create) {
+            *absent = true;
             return true;
-        open_error(err, errlen, "creating %s: %s", path, strerror(errno));
+        }
+        if (errno == ELOOP)
+            open_error(err, errlen, "%s is a symbolic link; refusing to follow it", path);
+        else
+            open_error(err, errlen, "opening %s: %s", path, strerror(errno));
         return false;
     }
-    bool ok = fchmod(fd, 0600) == 0; /* the umask may have cleared bits */
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0;
     if (!ok)
-        open_error(err, errlen, "chmod 0600 %s: %s", path, strerror(errno));
+        open_error(err, errlen, "checking %s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode)) {
+        open_error(err, errlen, "%s is not a regular file", path);
+        ok = false;
+    } else if ((st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) != 0) {
+        open_error(err, errlen, "chmod go-rwx %s: %s", path, strerror(errno));
+        ok = false;
+    }
     close(fd);
     return ok;
+}
+
+/* Makes sure the database file exists as a regular file of mode 0600 (or narrower), created so
+ * before SQLite sees it: SQLite gives its -wal and -shm files the database's mode. Existing
+ * -wal/-shm files are checked the same way. Nothing here follows a symbolic link: a link in
+ * place of any of the three files is refused, so the password hashes are never written where
+ * one points. */
+static bool prepare_files(const char *path, char *err, size_t errlen)
+{
+    static const char *const suffixes[] = {"-wal", "-shm"};
+    bool absent;
+    if (!private_file(path, true, &absent, err, errlen))
+        return false;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char aux[PATH_MAX];
+        int n = snprintf(aux, sizeof aux, "%s%s", path, suffixes[i]);
+        if (n < 0 || (size_t)n >= sizeof aux) {
+            open_error(err, errlen, "database path too long: %s", path);
+            return false;
+        }
+        if (!private_file(aux, false, &absent, err, errlen))
+            return false;
+    }
+    return true;
 }
 
 /* Runs a PRAGMA that returns one row and copies its first column into buf. */
@@ -568,7 +607,7 @@ store_t *store_open(const char *path, char *err, size_t errlen)
         open_error(err, errlen, "no database path");
         return NULL;
     }
-    if (!create_private_file(path, err, errlen))
+    if (!prepare_files(path, err, errlen))
         return NULL;
     store_t *st = calloc(1, sizeof *st);
     if (st == NULL) {
@@ -577,7 +616,7 @@ store_t *store_open(const char *path, char *err, size_t errlen)
     }
     st->wal_fd = -1;
     int rc = sqlite3_open_v2(path, &st->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
                              NULL);
     if (rc != SQLITE_OK) {
         open_error(err, errlen, "opening %s: %s", path,

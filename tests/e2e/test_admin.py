@@ -7,7 +7,7 @@ import hashlib
 import os
 import stat
 
-from harness import ServerTestCase, openssl_binary, run_tool, server_binary
+from harness import ServerTestCase, netshopd_argv, openssl_binary, run_tool
 
 KEY_FILES = ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt")
 CAROL_PW = "Car0l-pw.long-enough"
@@ -43,7 +43,7 @@ class AdminTest(ServerTestCase):
 
     def test_init_refuses_to_overwrite_existing_keys(self):
         before = {n: (digest(self.path(n)), os.stat(self.path(n)).st_mtime_ns) for n in KEY_FILES}
-        cp = run_tool([server_binary(), "init", "--data", self.srv.data, "--demo"])
+        cp = run_tool(netshopd_argv("init", "--data", self.srv.data, "--demo"))
         self.assertNotEqual(cp.returncode, 0, "init over an existing data dir succeeded")
         self.assertTrue(cp.stderr.strip(), "no message on stderr")
         after = {n: (digest(self.path(n)), os.stat(self.path(n)).st_mtime_ns) for n in KEY_FILES}

@@ -382,7 +382,7 @@ static int group_setup(void **state)
     (void)state;
     char err[ERRLEN];
     make_temp_dir(shared_dir);
-    if (certs_create(shared_dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err) != 0) {
+    if (certs_create(shared_dir, shared_dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err) != 0) {
         fprintf(stderr, "certs_create: %s\n", err);
         return -1;
     }
@@ -418,7 +418,7 @@ static void test_modes_do_not_depend_on_umask(void **state)
         char dir[PATH_MAX], err[ERRLEN];
         make_temp_dir(dir);
         mode_t old = umask(umasks[i]);
-        int rc = certs_create(dir, NULL, 0, false, err, sizeof err);
+        int rc = certs_create(dir, dir, NULL, 0, false, err, sizeof err);
         umask(old);
         assert_int_equal(rc, 0);
         assert_int_equal(file_mode(dir, CERTS_CA_KEY), 0600);
@@ -581,12 +581,12 @@ static void test_second_call_without_force_fails_and_changes_nothing(void **stat
     size_t before_len[N_ALL_FILES];
 
     make_temp_dir(dir);
-    assert_int_equal(certs_create(dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err), 0);
+    assert_int_equal(certs_create(dir, dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err), 0);
     for (size_t i = 0; i < N_ALL_FILES; i++)
         before[i] = slurp(dir, all_files[i], &before_len[i]);
 
     err[0] = '\0';
-    assert_int_equal(certs_create(dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err), -1);
+    assert_int_equal(certs_create(dir, dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err), -1);
     assert_non_null(strstr(err, "ca.key already exists"));
 
     for (size_t i = 0; i < N_ALL_FILES; i++) {
@@ -608,7 +608,7 @@ static void test_any_one_existing_file_blocks_creation(void **state)
     fputs("placeholder\n", f);
     fclose(f);
 
-    assert_int_equal(certs_create(dir, NULL, 0, false, err, sizeof err), -1);
+    assert_int_equal(certs_create(dir, dir, NULL, 0, false, err, sizeof err), -1);
     assert_non_null(strstr(err, "server.csr already exists"));
     assert_int_equal(count_entries(dir), 1);
     assert_true(same_file_contents(dir, CERTS_SERVER_CSR, (const unsigned char *)"placeholder\n",
@@ -623,12 +623,12 @@ static void test_force_replaces_certificates(void **state)
     size_t old_crt_len, old_key_len;
 
     make_temp_dir(dir);
-    assert_int_equal(certs_create(dir, NULL, 0, false, err, sizeof err), 0);
+    assert_int_equal(certs_create(dir, dir, NULL, 0, false, err, sizeof err), 0);
     unsigned char *old_crt = slurp(dir, CERTS_CA_CRT, &old_crt_len);
     unsigned char *old_key = slurp(dir, CERTS_SERVER_KEY, &old_key_len);
     X509 *old_srv = load_cert(dir, CERTS_SERVER_CRT);
 
-    if (certs_create(dir, NULL, 0, true, err, sizeof err) != 0)
+    if (certs_create(dir, dir, NULL, 0, true, err, sizeof err) != 0)
         fail_msg("certs_create with force: %s", err);
     assert_false(same_file_contents(dir, CERTS_CA_CRT, old_crt, old_crt_len));
     assert_false(same_file_contents(dir, CERTS_SERVER_KEY, old_key, old_key_len));
@@ -663,7 +663,7 @@ static void test_failed_publish_leaves_no_temporary_files(void **state)
     assert_non_null(f);
     fclose(f);
 
-    assert_int_equal(certs_create(dir, NULL, 0, true, err, sizeof err), -1);
+    assert_int_equal(certs_create(dir, dir, NULL, 0, true, err, sizeof err), -1);
     assert_non_null(strstr(err, "cannot rename"));
     assert_non_null(strstr(err, "to server.crt"));
     /* the four files renamed before the failure plus the directory; no ".*.tmp" left */
@@ -708,7 +708,7 @@ static void test_invalid_sans_are_rejected_before_anything_is_written(void **sta
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *one[] = { "ok.example", bad[i] };
         err[0] = '\0';
-        int rc = certs_create(dir, one, 2, false, err, sizeof err);
+        int rc = certs_create(dir, dir, one, 2, false, err, sizeof err);
         if (rc != -1)
             fail_msg("SAN \"%s\" was accepted", bad[i]);
         assert_non_null(strstr(err, "invalid subjectAltName \""));
@@ -717,13 +717,13 @@ static void test_invalid_sans_are_rejected_before_anything_is_written(void **sta
     }
 
     const char *with_null[] = { "ok.example", NULL };
-    assert_int_equal(certs_create(dir, with_null, 2, false, err, sizeof err), -1);
+    assert_int_equal(certs_create(dir, dir, with_null, 2, false, err, sizeof err), -1);
     assert_string_equal(err, "subjectAltName 2 is missing (NULL)");
 
     const char *many[CERTS_MAX_EXTRA_SANS + 1];
     for (size_t i = 0; i < CERTS_MAX_EXTRA_SANS + 1; i++)
         many[i] = "ok.example";
-    assert_int_equal(certs_create(dir, many, CERTS_MAX_EXTRA_SANS + 1, false, err, sizeof err), -1);
+    assert_int_equal(certs_create(dir, dir, many, CERTS_MAX_EXTRA_SANS + 1, false, err, sizeof err), -1);
     assert_string_equal(err, "too many subjectAltNames: 65 (at most 64)");
     assert_int_equal(count_entries(dir), 0);
     remove_dir(dir);
@@ -738,7 +738,7 @@ static void test_wildcard_accepted_and_duplicates_dropped(void **state)
                                         "DNS:*.shop.example", "DNS:xn--bcher-kva.example" };
     char dir[PATH_MAX], err[ERRLEN];
     make_temp_dir(dir);
-    if (certs_create(dir, extras, 5, false, err, sizeof err) != 0)
+    if (certs_create(dir, dir, extras, 5, false, err, sizeof err) != 0)
         fail_msg("certs_create: %s", err);
     X509 *srv = load_cert(dir, CERTS_SERVER_CRT);
     assert_cert_sans(srv, want, 5);
@@ -752,12 +752,12 @@ static void test_missing_directory_fails_cleanly(void **state)
 {
     (void)state;
     char err[ERRLEN];
-    assert_int_equal(certs_create("/nonexistent/netshop-test", NULL, 0, false, err, sizeof err), -1);
+    assert_int_equal(certs_create("/nonexistent/netshop-test", "/nonexistent/netshop-test", NULL, 0, false, err, sizeof err), -1);
     assert_string_equal(err, "cannot open directory /nonexistent/netshop-test: "
                              "No such file or directory");
     /* A short error buffer is truncated and still terminated. */
     char tiny[8];
-    assert_int_equal(certs_create("/nonexistent/netshop-test", NULL, 0, false, tiny, sizeof tiny),
+    assert_int_equal(certs_create("/nonexistent/netshop-test", "/nonexistent/netshop-test", NULL, 0, false, tiny, sizeof tiny),
                      -1);
     assert_string_equal(tiny, "cannot ");
 }
