@@ -38,6 +38,7 @@
 #include <openssl/ssl.h>
 
 #include "server/log.h"
+#include "server/tls.h"
 
 typedef enum { CONN_HANDSHAKE, CONN_READY, CONN_WAITING, CONN_CLOSING, CONN_DEAD } conn_state_t;
 
@@ -221,6 +222,7 @@ static void op_logged_in(request_ctx_t *r)
     for (int i = 0; i < 8; i++)
         context[i] = (uint8_t)(s->id >> (56 - 8 * i));
     SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    ssl = ssl && tls_exporter_is_safe(ssl) ? ssl : NULL; /* TLS 1.2 without EMS: TLS only */
     if (ssl && SSL_export_keying_material(ssl, exported, sizeof exported, UDP_EXPORT_LABEL,
                                           strlen(UDP_EXPORT_LABEL), context, sizeof context, 1) == 1) {
         udp_keys_from_export(exported, &s->c2s, &s->s2c);

@@ -285,8 +285,13 @@ int server_run(const config_t *cfg)
     log_info("listening on %s port %d (TLS/TCP and UDP), %d worker threads", cfg->listen_addr,
              srv.port, srv.nworkers);
 
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    /* The main thread waits for a stop signal, meanwhile rotating and wiping TLS ticket keys on
+     * time (tls.h). */
+    const struct timespec tick = {.tv_sec = TLS_TICKET_TICK_SECONDS};
+    int sig;
+    while ((sig = sigtimedwait(&stop_signals, NULL, &tick)) < 0)
+        if (errno == EAGAIN)
+            tls_ticket_keys_tick(srv.ssl_ctx);
     log_info("%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     for (int i = 0; i < srv.nworkers; i++)
         worker_request_stop(srv.workers[i]);

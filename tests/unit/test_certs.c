@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -983,6 +984,184 @@ static void test_session_ticket_resumption(void **state)
     tls_ctx_free(s);
 }
 
+/* ---- ticket keys and the exporter check ----------------------------------------------------- */
+
+/* A client context capped at `version` (0: no cap) that verifies against the shared CA. */
+static SSL_CTX *client_ctx_max(int version)
+{
+    SSL_CTX *c = verifying_client_ctx(shared_dir);
+    if (version != 0)
+        assert_int_equal(SSL_CTX_set_max_proto_version(c, version), 1);
+    return c;
+}
+
+/* One handshake between c and s, resuming `sess` when not NULL; a message is read so that TLS 1.3
+ * tickets arrive. Returns the client's session afterwards (caller frees) and sets *reused. */
+static SSL_SESSION *connect_once(SSL_CTX *c, SSL_CTX *s, SSL_SESSION *sess, bool *reused)
+{
+    struct tls_pair p = make_pair(c, s, "localhost");
+    if (sess != NULL)
+        assert_int_equal(SSL_set_session(p.client, sess), 1);
+    assert_true(run_handshake(&p));
+    server_says(&p, "hello\n");
+    *reused = SSL_session_reused(p.client) == 1;
+    assert_int_equal(SSL_session_reused(p.server) == 1, *reused);
+    SSL_SESSION *got = SSL_get1_session(p.client);
+    assert_non_null(got);
+    free_pair(&p);
+    return got;
+}
+
+/* Do the two sessions carry the same ticket? */
+static bool same_ticket(const SSL_SESSION *a, const SSL_SESSION *b)
+{
+    const unsigned char *ta, *tb;
+    size_t la, lb;
+    SSL_SESSION_get0_ticket(a, &ta, &la);
+    SSL_SESSION_get0_ticket(b, &tb, &lb);
+    assert_true(la > 0 && lb > 0);
+    return la == lb && memcmp(ta, tb, la) == 0;
+}
+
+/* Audit 12(a): a ticket made under key k1 still resumes after one rotation (and, in TLS 1.2, comes
+ * back renewed under the new key), no longer after two; a ticket of the new key resumes. */
+static void ticket_rotation_for(int version)
+{
+    SSL_CTX *s = shared_server_ctx();
+    SSL_CTX *c = client_ctx_max(version);
+    bool reused;
+
+    SSL_SESSION *k1 = connect_once(c, s, NULL, &reused);
+    assert_false(reused);
+    assert_int_equal(SSL_SESSION_get_protocol_version(k1), version != 0 ? version : TLS1_3_VERSION);
+    assert_int_equal(SSL_SESSION_get_ticket_lifetime_hint(k1), TLS_TICKET_KEY_SECONDS);
+
+    /* Not due yet: a tick changes nothing; the ticket resumes and (TLS 1.2) is not renewed. */
+    tls_ticket_keys_tick(s);
+    SSL_SESSION *again = connect_once(c, s, k1, &reused);
+    assert_true(reused);
+    if (version == TLS1_2_VERSION)
+        assert_true(same_ticket(k1, again));
+    SSL_SESSION_free(again);
+
+    assert_int_equal(tls_ticket_keys_rotate(s), 0);
+    SSL_SESSION *k2 = connect_once(c, s, k1, &reused);
+    assert_true(reused);                      /* the previous key still decrypts */
+    assert_false(same_ticket(k1, k2));        /* and the ticket was renewed under the new key */
+
+    assert_int_equal(tls_ticket_keys_rotate(s), 0);
+    SSL_SESSION *fresh = connect_once(c, s, k1, &reused);
+    assert_false(reused);                     /* k1 is gone: full handshake */
+    SSL_SESSION_free(fresh);
+    SSL_SESSION *from_k2 = connect_once(c, s, k2, &reused);
+    assert_true(reused);                      /* k2 is the previous key now */
+    SSL_SESSION_free(from_k2);
+
+    SSL_SESSION_free(k2);
+    SSL_SESSION_free(k1);
+    SSL_CTX_free(c);
+    tls_ctx_free(s);
+}
+
+static void test_ticket_keys_rotate_tls13(void **state)
+{
+    (void)state;
+    ticket_rotation_for(0);
+}
+
+static void test_ticket_keys_rotate_tls12(void **state)
+{
+    (void)state;
+    ticket_rotation_for(TLS1_2_VERSION);
+}
+
+/* Two contexts have different ticket keys (not one process-wide key). */
+static void test_ticket_keys_are_per_context(void **state)
+{
+    (void)state;
+    SSL_CTX *s1 = shared_server_ctx(), *s2 = shared_server_ctx();
+    SSL_CTX *c = client_ctx_max(0);
+    bool reused;
+    SSL_SESSION *sess = connect_once(c, s1, NULL, &reused);
+    SSL_SESSION *other = connect_once(c, s2, sess, &reused);
+    assert_false(reused);
+    SSL_SESSION_free(other);
+    SSL_SESSION_free(sess);
+    SSL_CTX_free(c);
+    tls_ctx_free(s1);
+    tls_ctx_free(s2);
+}
+
+struct rotate_race {
+    SSL_CTX *s;
+    int rounds;
+};
+
+static void *rotate_thread(void *arg)
+{
+    struct rotate_race *r = arg;
+    for (int i = 0; i < r->rounds; i++) {
+        if (tls_ticket_keys_rotate(r->s) != 0)
+            return (void *)1;
+        tls_ticket_keys_tick(r->s);
+    }
+    return NULL;
+}
+
+/* Rotation from another thread while handshakes use the keys: every handshake completes (resumed
+ * or not); the sanitizer build checks the memory. */
+static void test_ticket_keys_rotate_while_handshaking(void **state)
+{
+    (void)state;
+    SSL_CTX *s = shared_server_ctx();
+    SSL_CTX *c = client_ctx_max(0);
+    struct rotate_race race = {s, 2000};
+    pthread_t t;
+    bool reused;
+    SSL_SESSION *sess = connect_once(c, s, NULL, &reused);
+    assert_int_equal(pthread_create(&t, NULL, rotate_thread, &race), 0);
+    for (int i = 0; i < 40; i++) {
+        SSL_SESSION *next = connect_once(c, s, sess, &reused);
+        SSL_SESSION_free(sess);
+        sess = next;
+    }
+    void *result = NULL;
+    assert_int_equal(pthread_join(t, &result), 0);
+    assert_null(result);
+    SSL_SESSION_free(sess);
+    SSL_CTX_free(c);
+    tls_ctx_free(s);
+}
+
+/* Audit 12(b): exported keys are used only when bound to the handshake. */
+static void test_exporter_is_safe_only_with_tls13_or_ems(void **state)
+{
+    (void)state;
+    SSL_CTX *s = shared_server_ctx();
+    struct {
+        int max_version;
+        bool no_ems;
+        bool want;
+    } cases[] = {
+        {0, false, true},                /* TLS 1.3 */
+        {TLS1_2_VERSION, false, true},   /* TLS 1.2 with extended master secret */
+        {TLS1_2_VERSION, true, false},   /* TLS 1.2 without: not safe */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        SSL_CTX *c = client_ctx_max(cases[i].max_version);
+        if (cases[i].no_ems)
+            SSL_CTX_set_options(c, SSL_OP_NO_EXTENDED_MASTER_SECRET);
+        struct tls_pair p = make_pair(c, s, "localhost");
+        assert_false(tls_exporter_is_safe(p.server)); /* before the handshake */
+        assert_true(run_handshake(&p));
+        assert_int_equal(tls_exporter_is_safe(p.server), cases[i].want);
+        free_pair(&p);
+        SSL_CTX_free(c);
+    }
+    assert_false(tls_exporter_is_safe(NULL));
+    tls_ctx_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1010,6 +1189,11 @@ int main(void)
         cmocka_unit_test(test_handshake_tls12_picks_ecdsa_aead),
         cmocka_unit_test(test_handshake_refuses_tls11_and_unlisted_groups),
         cmocka_unit_test(test_session_ticket_resumption),
+        cmocka_unit_test(test_ticket_keys_rotate_tls13),
+        cmocka_unit_test(test_ticket_keys_rotate_tls12),
+        cmocka_unit_test(test_ticket_keys_are_per_context),
+        cmocka_unit_test(test_ticket_keys_rotate_while_handshaking),
+        cmocka_unit_test(test_exporter_is_safe_only_with_tls13_or_ems),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
