@@ -451,14 +451,17 @@ void store_rollback(store_t *st)
 
 /* ---- Open and close. ---- */
 
-/* Opens `path` without following a symbolic link (creating it with mode 0600 when `create`),
- * checks that it is a regular file and takes group and other permissions away from it. Returns
+/* Opens `path` without following a symbolic link (creating it with mode 0600 when `create` and it
+ * is missing), checks that it is a regular file and takes group and other permissions away from it. Returns
  * true, or true with *absent set when it does not exist and !create; false with err filled when
  * it is a symbolic link, not a regular file, or cannot be opened or changed. */
 static bool private_file(const char *path, bool create, bool *absent, char *err, size_t errlen)
 {
     *absent = false;
-    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    int fd = create ? open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+    bool created = fd >= 0;
+    if (fd < 0 && (!create || errno == EEXIST))
+        fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT && !create) {
             *absent = true;
@@ -477,9 +480,13 @@ static bool private_file(const char *path, bool create, bool *absent, char *err,
     else if (!S_ISREG(st.st_mode)) {
         open_error(err, errlen, "%s is not a regular file", path);
         ok = false;
-    } else if ((st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) != 0) {
-        open_error(err, errlen, "chmod go-rwx %s: %s", path, strerror(errno));
-        ok = false;
+    } else {
+        /* A new file gets exactly 0600 whatever the umask; an old one loses group/other bits. */
+        mode_t want = created ? 0600 : (st.st_mode & 07700);
+        if ((st.st_mode & 07777) != want && fchmod(fd, want) != 0) {
+            open_error(err, errlen, "chmod %04o %s: %s", (unsigned)want, path, strerror(errno));
+            ok = false;
+        }
     }
     close(fd);
     return ok;

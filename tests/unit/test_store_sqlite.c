@@ -269,6 +269,45 @@ static void test_open_files_are_private(void **state)
     store_close(b);
 }
 
+/* Audit 6: a symbolic link in place of the database (dangling or not) or of its WAL is refused,
+ * and nothing is created where it points. */
+static void test_open_refuses_symbolic_links(void **state)
+{
+    fixture_t *f = *state;
+    char link[160], target[160], err[256] = "";
+    path_in(f, "linked.db", link, sizeof link);
+    path_in(f, "target.db", target, sizeof target);
+    assert_int_equal(symlink(target, link), 0);
+    assert_null(store_open(link, err, sizeof err));
+    assert_non_null(strstr(err, "symbolic link"));
+    assert_int_equal(access(target, F_OK), -1);     /* dangling: the target was not created */
+
+    store_close(open_or_fail(target));              /* a real database behind the link */
+    assert_null(store_open(link, err, sizeof err));
+
+    char wal[192];
+    path_in(f, "walled.db", link, sizeof link);
+    store_close(open_or_fail(link));
+    snprintf(wal, sizeof wal, "%s-wal", link);
+    (void)unlink(wal);
+    assert_int_equal(symlink(target, wal), 0);
+    assert_null(store_open(link, err, sizeof err));
+    assert_non_null(strstr(err, "-wal is a symbolic link"));
+}
+
+/* Audit 6: a database left readable by others (as one made through a link was) is narrowed. */
+static void test_open_narrows_an_existing_database_to_owner_only(void **state)
+{
+    fixture_t *f = *state;
+    char path[160];
+    path_in(f, "wide.db", path, sizeof path);
+    store_close(open_or_fail(path));
+    assert_int_equal(chmod(path, 0644), 0);
+    store_t *st = open_or_fail(path);
+    assert_int_equal(file_mode(path), 0600);
+    store_close(st);
+}
+
 static void test_open_bad_path_reports_error(void **state)
 {
     fixture_t *f = *state;
@@ -1042,6 +1081,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_open_creates_schema),
         T(test_open_files_are_private),
+        T(test_open_refuses_symbolic_links),
+        T(test_open_narrows_an_existing_database_to_owner_only),
         T(test_open_bad_path_reports_error),
         T(test_open_refuses_newer_schema),
         T(test_open_upgrades_schema_v1),
