@@ -299,8 +299,84 @@ static int add_conf_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
     return ok;
 }
 
-/* Returns the self-signed CA certificate for ca_key, owned by the caller, or NULL with err filled. */
-static X509 *make_ca_cert(EVP_PKEY *ca_key, time_t now, char *err, size_t errlen)
+/* Appends to `subtrees` a permitted subtree for the subjectAltName `san`, unless an equal one is
+ * there: a DNS name permits itself and its subdomains ("*.example.com" becomes "example.com"); an
+ * IP address permits that single address (mask all ones). Returns 1 or 0. */
+static int add_permitted_subtree(STACK_OF(GENERAL_SUBTREE) *subtrees, const GENERAL_NAME *san)
+{
+    unsigned char buf[32];
+    GENERAL_NAME *base = NULL;
+    GENERAL_SUBTREE *sub = NULL;
+
+    if (san->type == GEN_DNS) {
+        const char *name = (const char *)ASN1_STRING_get0_data(san->d.dNSName);
+        int len = ASN1_STRING_length(san->d.dNSName);
+        if (len > 2 && name[0] == '*' && name[1] == '.') {
+            name += 2;
+            len -= 2;
+        }
+        ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+        if (ia5 == NULL || !ASN1_STRING_set(ia5, name, len) || (base = GENERAL_NAME_new()) == NULL) {
+            ASN1_IA5STRING_free(ia5);
+            return 0;
+        }
+        GENERAL_NAME_set0_value(base, GEN_DNS, ia5);
+    } else if (san->type == GEN_IPADD) {
+        int len = ASN1_STRING_length(san->d.iPAddress);
+        if (len != 4 && len != 16)
+            return 0;
+        memcpy(buf, ASN1_STRING_get0_data(san->d.iPAddress), (size_t)len);
+        memset(buf + len, 0xff, (size_t)len);
+        ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+        if (os == NULL || !ASN1_OCTET_STRING_set(os, buf, 2 * len) || (base = GENERAL_NAME_new()) == NULL) {
+            ASN1_OCTET_STRING_free(os);
+            return 0;
+        }
+        GENERAL_NAME_set0_value(base, GEN_IPADD, os);
+    } else {
+        return 0;
+    }
+    for (int i = 0; i < sk_GENERAL_SUBTREE_num(subtrees); i++) {
+        if (GENERAL_NAME_cmp(sk_GENERAL_SUBTREE_value(subtrees, i)->base, base) == 0) {
+            GENERAL_NAME_free(base);
+            return 1;
+        }
+    }
+    if ((sub = GENERAL_SUBTREE_new()) == NULL) {
+        GENERAL_NAME_free(base);
+        return 0;
+    }
+    GENERAL_NAME_free(sub->base);
+    sub->base = base;
+    if (sk_GENERAL_SUBTREE_push(subtrees, sub) <= 0) {
+        GENERAL_SUBTREE_free(sub);
+        return 0;
+    }
+    return 1;
+}
+
+/* Adds to the CA certificate a critical nameConstraints extension that permits only the server's
+ * subjectAltNames (see add_permitted_subtree): a stolen CA key cannot issue for anything else.
+ * Returns 1 or 0. */
+static int add_name_constraints(X509 *ca, const GENERAL_NAMES *sans)
+{
+    int ok = 0;
+    NAME_CONSTRAINTS *nc = NAME_CONSTRAINTS_new();
+    if (nc == NULL || (nc->permittedSubtrees = sk_GENERAL_SUBTREE_new_null()) == NULL)
+        goto out;
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++)
+        if (!add_permitted_subtree(nc->permittedSubtrees, sk_GENERAL_NAME_value(sans, i)))
+            goto out;
+    ok = X509_add1_ext_i2d(ca, NID_name_constraints, nc, 1, X509V3_ADD_DEFAULT) == 1;
+out:
+    NAME_CONSTRAINTS_free(nc);
+    return ok;
+}
+
+/* Returns the self-signed CA certificate for ca_key, constrained to the names in `sans`, owned by
+ * the caller, or NULL with err filled. */
+static X509 *make_ca_cert(EVP_PKEY *ca_key, const GENERAL_NAMES *sans, time_t now, char *err,
+                          size_t errlen)
 {
     X509 *result = NULL;
     X509_NAME *name = NULL;
@@ -315,9 +391,10 @@ static X509 *make_ca_cert(EVP_PKEY *ca_key, time_t now, char *err, size_t errlen
         goto out;
     }
     X509V3_set_ctx(&ctx, ca, ca, NULL, NULL, 0);
-    if (!add_conf_ext(ca, &ctx, NID_basic_constraints, "critical,CA:TRUE")
+    if (!add_conf_ext(ca, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
         || !add_conf_ext(ca, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign")
-        || !add_conf_ext(ca, &ctx, NID_subject_key_identifier, "hash")) {
+        || !add_conf_ext(ca, &ctx, NID_subject_key_identifier, "hash")
+        || !add_name_constraints(ca, sans)) {
         set_ossl_err(err, errlen, "cannot add the CA certificate's extensions");
         goto out;
     }
@@ -644,7 +721,7 @@ int certs_create(const char *dir, const char *ca_dir, const char *const *extra_s
         goto out;
     }
     time_t now = time(NULL);
-    if ((ca = make_ca_cert(ca_key, now, err, errlen)) == NULL
+    if ((ca = make_ca_cert(ca_key, sans, now, err, errlen)) == NULL
         || (csr = make_csr(server_key, sans, err, errlen)) == NULL
         || (server_crt = issue_server_cert(csr, ca, ca_key, now, err, errlen)) == NULL)
         goto out;

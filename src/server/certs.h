@@ -20,17 +20,20 @@
 #define CERTS_MAX_DNS_NAME 253
 
 /* Lifetimes and clock-skew allowance. */
-#define CERTS_CA_DAYS          3652 /* ten years, leap days included */
-#define CERTS_SERVER_DAYS      825  /* the CA/Browser Forum's former maximum */
+#define CERTS_CA_DAYS          730 /* two years: then `netshopd init --force` makes a new CA */
+#define CERTS_SERVER_DAYS      397 /* the CA/Browser Forum's maximum for public server certificates */
 #define CERTS_BACKDATE_SECONDS 3600 /* notBefore is this far in the past */
 
 /* Creates the five files named above: ca.key in the existing directory `ca_dir` (which `init` keeps
  * apart from the data directory, so that a serving process never holds the CA's key; ca_dir may be
  * `dir`, then all five are in one place), the other four in the existing directory `dir`:
  *   ca.key, server.key  ECDSA P-256 private keys, PEM PKCS#8, mode 0600 from the moment they exist;
- *   ca.crt              self-signed CA "netshop local CA", 10 years;
+ *   ca.crt              self-signed CA "netshop local CA", 2 years; basicConstraints critical
+ *                       CA:TRUE, pathlen:0 (no intermediate CAs); keyUsage critical keyCertSign,
+ *                       cRLSign; nameConstraints critical, permitting only the server's SANs below
+ *                       (a DNS name with its subdomains, "*.x.y" as "x.y"; an IP address alone);
  *   server.csr          a CSR for CN "localhost" signed by server.key, requesting the SANs;
- *   server.crt          issued by the CA from that CSR, 825 days, SANs DNS:localhost,
+ *   server.crt          issued by the CA from that CSR, 397 days, SANs DNS:localhost,
  *                       IP:127.0.0.1, IP:::1 plus every entry of extra_sans.
  * The certificates and the CSR are mode 0644. extra_sans[0..n_extra) are IPv4/IPv6 literals (become
  * IP: names) or DNS names (letters, digits, '-', '.', and '*' only as the whole first label of a name

@@ -460,7 +460,7 @@ static void test_ca_certificate_fields(void **state)
     assert_true(ext_is_critical(ca, NID_key_usage));
     assert_int_equal(X509_get_key_usage(ca), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
     assert_non_null(X509_get0_subject_key_id(ca));
-    assert_int_equal(X509_get_pathlen(ca), -1);
+    assert_int_equal(X509_get_pathlen(ca), 0);
 
     BIGNUM *serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(ca), NULL);
     assert_non_null(serial);
@@ -473,6 +473,175 @@ static void test_ca_certificate_fields(void **state)
     assert_lifetime(ca, CERTS_CA_DAYS);
     EVP_PKEY_free(ca_key);
     X509_free(ca);
+}
+
+/* Formats a name-constraint base: "DNS:<name>" or "IP:<address>/<mask>". */
+static void format_subtree(const GENERAL_NAME *g, char out[static 128])
+{
+    if (g->type != GEN_IPADD) {
+        format_general_name(g, out);
+        return;
+    }
+    char addr[INET6_ADDRSTRLEN], mask[INET6_ADDRSTRLEN];
+    int len = ASN1_STRING_length(g->d.iPAddress);
+    const unsigned char *p = ASN1_STRING_get0_data(g->d.iPAddress);
+    assert_true(len == 8 || len == 32);
+    int af = len == 8 ? AF_INET : AF_INET6;
+    assert_non_null(inet_ntop(af, p, addr, sizeof addr));
+    assert_non_null(inet_ntop(af, p + len / 2, mask, sizeof mask));
+    int n = snprintf(out, 128, "IP:%s/%s", addr, mask);
+    assert_true(n > 0 && n < 128);
+}
+
+/* Audit 12(d): the CA may issue only for the server's own names, only leaf certificates (pathlen
+ * 0), for two years; the server certificate lives 397 days. */
+static void test_ca_is_constrained_to_the_server_names(void **state)
+{
+    (void)state;
+    static const char *const want[] = {
+        "DNS:localhost", "IP:127.0.0.1/255.255.255.255",
+        "IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "DNS:shop.example.com",
+        "IP:192.0.2.7/255.255.255.255", "IP:2001:db8::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    };
+    X509 *ca = load_cert(shared_dir, CERTS_CA_CRT);
+    X509 *srv = load_cert(shared_dir, CERTS_SERVER_CRT);
+
+    assert_true(ext_is_critical(ca, NID_basic_constraints));
+    assert_int_equal(X509_get_pathlen(ca), 0);
+    assert_true(ext_is_critical(ca, NID_name_constraints));
+    NAME_CONSTRAINTS *nc = X509_get_ext_d2i(ca, NID_name_constraints, NULL, NULL);
+    assert_non_null(nc);
+    assert_null(nc->excludedSubtrees);
+    assert_int_equal(sk_GENERAL_SUBTREE_num(nc->permittedSubtrees), (int)(sizeof want / sizeof want[0]));
+    for (int i = 0; i < sk_GENERAL_SUBTREE_num(nc->permittedSubtrees); i++) {
+        char got[128];
+        format_subtree(sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, i)->base, got);
+        assert_string_equal(got, want[i]);
+    }
+    NAME_CONSTRAINTS_free(nc);
+    assert_lifetime(ca, 730);
+    assert_lifetime(srv, 397);
+    X509_free(srv);
+    X509_free(ca);
+}
+
+/* A certificate for `san` (openssl.cnf syntax, e.g. "DNS:x"), CA:`is_ca`, with a fresh key, issued
+ * by issuer/issuer_key; *key_out gets the key (caller frees) when not NULL. */
+static X509 *issue_test_cert(X509 *issuer, EVP_PKEY *issuer_key, const char *san, bool is_ca,
+                             EVP_PKEY **key_out)
+{
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    X509V3_CTX ctx;
+    assert_non_null(key);
+    assert_non_null(x);
+    assert_non_null(name);
+    assert_int_equal(X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+                                                (const unsigned char *)(is_ca ? "test CA" : "test leaf"),
+                                                -1, -1, 0), 1);
+    assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 4242), 1);
+    assert_int_equal(X509_set_subject_name(x, name), 1);
+    assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(issuer)), 1);
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -60));
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+    assert_int_equal(X509_set_pubkey(x, key), 1);
+    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_subject_alt_name, san);
+    assert_non_null(ext);
+    assert_int_equal(X509_add_ext(x, ext, -1), 1);
+    X509_EXTENSION_free(ext);
+    ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_basic_constraints,
+                               is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+    assert_non_null(ext);
+    assert_int_equal(X509_add_ext(x, ext, -1), 1);
+    X509_EXTENSION_free(ext);
+    if (is_ca) {
+        ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_key_usage, "critical,keyCertSign");
+        assert_non_null(ext);
+        assert_int_equal(X509_add_ext(x, ext, -1), 1);
+        X509_EXTENSION_free(ext);
+    }
+    assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
+    X509_NAME_free(name);
+    if (key_out != NULL)
+        *key_out = key;
+    else
+        EVP_PKEY_free(key);
+    return x;
+}
+
+/* Verifies leaf (with an optional intermediate) against ca; returns the X509_V_* result. */
+static int verify_chain(X509 *leaf, X509 *intermediate, X509 *ca)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    assert_non_null(store);
+    assert_non_null(ctx);
+    assert_non_null(chain);
+    if (intermediate != NULL)
+        assert_true(sk_X509_push(chain, intermediate) > 0);
+    assert_int_equal(X509_STORE_add_cert(store, ca), 1);
+    assert_int_equal(X509_STORE_CTX_init(ctx, store, leaf, chain), 1);
+    (void)X509_verify_cert(ctx);
+    int result = X509_STORE_CTX_get_error(ctx);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    sk_X509_free(chain);
+    return result;
+}
+
+/* What the constraints buy: the CA's key cannot vouch for a name the server does not have, nor
+ * make an intermediate CA; names under a permitted DNS name still verify. */
+static void test_ca_key_cannot_issue_for_other_names_or_intermediates(void **state)
+{
+    (void)state;
+    X509 *ca = load_cert(shared_dir, CERTS_CA_CRT);
+    EVP_PKEY *ca_key = load_key(shared_dir, CERTS_CA_KEY);
+    EVP_PKEY *mid_key = NULL;
+
+    X509 *sub = issue_test_cert(ca, ca_key, "DNS:www.shop.example.com", false, NULL);
+    assert_int_equal(verify_chain(sub, NULL, ca), X509_V_OK);
+    X509 *evil = issue_test_cert(ca, ca_key, "DNS:bank.example.net", false, NULL);
+    assert_int_equal(verify_chain(evil, NULL, ca), X509_V_ERR_PERMITTED_VIOLATION);
+    X509 *evil_ip = issue_test_cert(ca, ca_key, "IP:192.0.2.8", false, NULL);
+    assert_int_equal(verify_chain(evil_ip, NULL, ca), X509_V_ERR_PERMITTED_VIOLATION);
+
+    X509 *mid = issue_test_cert(ca, ca_key, "DNS:shop.example.com", true, &mid_key);
+    X509 *leaf = issue_test_cert(mid, mid_key, "DNS:shop.example.com", false, NULL);
+    assert_int_equal(verify_chain(leaf, mid, ca), X509_V_ERR_PATH_LENGTH_EXCEEDED);
+
+    X509_free(leaf);
+    X509_free(mid);
+    X509_free(evil_ip);
+    X509_free(evil);
+    X509_free(sub);
+    EVP_PKEY_free(mid_key);
+    EVP_PKEY_free(ca_key);
+    X509_free(ca);
+}
+
+/* With ca_dir apart from dir, ca.key is written there and only there. */
+static void test_ca_key_goes_to_the_ca_directory(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], ca_dir[PATH_MAX], err[ERRLEN];
+    make_temp_dir(dir);
+    make_temp_dir(ca_dir);
+    assert_int_equal(certs_create(dir, ca_dir, NULL, 0, false, err, sizeof err), 0);
+    assert_int_equal(count_entries(dir), 4);
+    assert_int_equal(count_entries(ca_dir), 1);
+    assert_int_equal(file_mode(ca_dir, CERTS_CA_KEY), 0600);
+    char p[PATH_MAX];
+    path_in(dir, CERTS_CA_KEY, p);
+    assert_int_equal(access(p, F_OK), -1);
+    /* ca.key in the CA directory blocks a second run as any other file does. */
+    assert_int_equal(certs_create(dir, ca_dir, NULL, 0, false, err, sizeof err), -1);
+    assert_non_null(strstr(err, "ca.key already exists"));
+    remove_dir(dir);
+    remove_dir(ca_dir);
 }
 
 static void test_server_certificate_verifies_against_ca(void **state)
@@ -1169,6 +1338,9 @@ int main(void)
         cmocka_unit_test(test_modes_do_not_depend_on_umask),
         cmocka_unit_test(test_keys_are_pkcs8_ec_p256),
         cmocka_unit_test(test_ca_certificate_fields),
+        cmocka_unit_test(test_ca_is_constrained_to_the_server_names),
+        cmocka_unit_test(test_ca_key_cannot_issue_for_other_names_or_intermediates),
+        cmocka_unit_test(test_ca_key_goes_to_the_ca_directory),
         cmocka_unit_test(test_server_certificate_verifies_against_ca),
         cmocka_unit_test(test_server_certificate_names),
         cmocka_unit_test(test_server_certificate_extensions_and_lifetime),
