@@ -149,12 +149,10 @@ int cmd_user(int argc, char **argv)
     }
     char err[256];
     int root = datadir_check_user(allow_root, "add users", err, sizeof err);
-    if (root < 0) {
+    if (root < 0) { /* as root with --allow-root: the data directory is root's (checked next) */
         fprintf(stderr, "netshopd: %s\n", err);
         return 1;
     }
-    if (root > 0)
-        fprintf(stderr, "netshopd: WARNING: adding a user as root (--allow-root)\n");
     if (datadir_check(dir, err, sizeof err) != 0) {
         fprintf(stderr, "netshopd: %s\n", err);
         return 1;

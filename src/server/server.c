@@ -157,6 +157,8 @@ static int check_data_dir(const config_t *cfg, char *err, size_t errlen)
             return -1;
         }
     }
+    if (datadir_check_file(dir, PATHS_LOCK, DATADIR_FILE_ANY_MODE, err, errlen) < 0)
+        return -1; /* absent is fine: lock_data_dir creates it */
     char ca_key[PATH_MAX];
     struct stat st;
     if (paths_join(ca_key, sizeof ca_key, dir, CERTS_CA_KEY) != 0) {

@@ -451,45 +451,53 @@ void store_rollback(store_t *st)
 
 /* ---- Open and close. ---- */
 
-/* Opens `path` without following a symbolic link (creating it with mode 0600 when `create` and it
- * is missing), checks that it is a regular file and takes group and other permissions away from it. Returns
- * true, or true with *absent set when it does not exist and !create; false with err filled when
- * it is a symbolic link, not a regular file, or cannot be opened or changed. */
+/* Makes sure `path` is a regular file reached without a symbolic link, with no group or other
+ * permissions: a missing file is created with mode 0600 (exactly, whatever the umask) when
+ * `create`, else *absent is set; an existing one loses its group and other bits. An existing file
+ * is never opened here: this process may already hold SQLite's POSIX locks on it through another
+ * connection, and closing any descriptor of a file drops all of them. Returns true, or false with
+ * err filled (a symbolic link, not a regular file, or a failed call). */
 static bool private_file(const char *path, bool create, bool *absent, char *err, size_t errlen)
 {
     *absent = false;
-    int fd = create ? open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
-    bool created = fd >= 0;
-    if (fd < 0 && (!create || errno == EEXIST))
-        fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
+    if (create) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            bool ok = fchmod(fd, 0600) == 0; /* the umask may have cleared bits */
+            if (!ok)
+                open_error(err, errlen, "chmod 0600 %s: %s", path, strerror(errno));
+            close(fd);
+            return ok;
+        }
+        if (errno != EEXIST) {
+            open_error(err, errlen, "creating %s: %s", path, strerror(errno));
+            return false;
+        }
+    }
+    struct stat st;
+    if (lstat(path, &st) != 0) {
         if (errno == ENOENT && !create) {
             *absent = true;
             return true;
         }
-        if (errno == ELOOP)
-            open_error(err, errlen, "%s is a symbolic link; refusing to follow it", path);
-        else
-            open_error(err, errlen, "opening %s: %s", path, strerror(errno));
+        open_error(err, errlen, "checking %s: %s", path, strerror(errno));
         return false;
     }
-    struct stat st;
-    bool ok = fstat(fd, &st) == 0;
-    if (!ok)
-        open_error(err, errlen, "checking %s: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode)) {
-        open_error(err, errlen, "%s is not a regular file", path);
-        ok = false;
-    } else {
-        /* A new file gets exactly 0600 whatever the umask; an old one loses group/other bits. */
-        mode_t want = created ? 0600 : (st.st_mode & 07700);
-        if ((st.st_mode & 07777) != want && fchmod(fd, want) != 0) {
-            open_error(err, errlen, "chmod %04o %s: %s", (unsigned)want, path, strerror(errno));
-            ok = false;
-        }
+    if (S_ISLNK(st.st_mode)) {
+        open_error(err, errlen, "%s is a symbolic link; refusing to follow it", path);
+        return false;
     }
-    close(fd);
-    return ok;
+    if (!S_ISREG(st.st_mode)) {
+        open_error(err, errlen, "%s is not a regular file", path);
+        return false;
+    }
+    mode_t want = st.st_mode & 07700;
+    /* AT_SYMLINK_NOFOLLOW: should a link replace the file meanwhile, this fails, never follows. */
+    if ((st.st_mode & 07777) != want && fchmodat(AT_FDCWD, path, want, AT_SYMLINK_NOFOLLOW) != 0) {
+        open_error(err, errlen, "chmod %04o %s: %s", (unsigned)want, path, strerror(errno));
+        return false;
+    }
+    return true;
 }
 
 /* Makes sure the database file exists as a regular file of mode 0600 (or narrower), created so

@@ -308,6 +308,43 @@ static void test_open_narrows_an_existing_database_to_owner_only(void **state)
     store_close(st);
 }
 
+/* The POSIX (fcntl) locks this process holds, from /proc/locks. */
+static int own_posix_locks(void)
+{
+    FILE *f = fopen("/proc/locks", "r");
+    assert_non_null(f);
+    char line[256];
+    int n = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        int pid = 0;
+        char kind[16];
+        if (sscanf(line, "%*d: %15s %*s %*s %d", kind, &pid) == 2 && strcmp(kind, "POSIX") == 0
+            && pid == (int)getpid())
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Regression (found by test_crash while writing the audit-6 fix): store_open must not open and
+ * close an existing database, -wal or -shm file, since closing any descriptor of a file drops every
+ * POSIX lock this process holds on it: another connection's SQLite locks vanished (and with them
+ * the protection of its transaction against other processes). */
+static void test_open_keeps_other_connections_locks(void **state)
+{
+    fixture_t *f = *state;
+    sqlite3 *a = NULL;
+    assert_int_equal(sqlite3_open(f->path, &a), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(a, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    int before = own_posix_locks();
+    assert_true(before > 0);
+    store_t *b = open_or_fail(f->path);
+    assert_int_equal(own_posix_locks(), before);
+    store_close(b);
+    assert_int_equal(sqlite3_exec(a, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(a);
+}
+
 static void test_open_bad_path_reports_error(void **state)
 {
     fixture_t *f = *state;
@@ -1083,6 +1120,7 @@ int main(void)
         T(test_open_files_are_private),
         T(test_open_refuses_symbolic_links),
         T(test_open_narrows_an_existing_database_to_owner_only),
+        T(test_open_keeps_other_connections_locks),
         T(test_open_bad_path_reports_error),
         T(test_open_refuses_newer_schema),
         T(test_open_upgrades_schema_v1),
