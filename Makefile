@@ -114,13 +114,18 @@ $(BUILD)/tests/test_certs: tests/unit/test_certs.c $(BUILD)/obj/src/server/certs
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST) openssl)
 
-# `make run`: install what is missing, build, make the demo data directory once, serve.
+# `make run`: install what is missing, build, make the demo data directory once (its CA key goes to
+# $(DATA).ca/), serve. netshopd refuses to run as root unless told to: as root (a container, CI) make
+# run tells it, and netshopd warns. A demo directory made before the CA key moved out gets it moved.
+ROOT_ARGS = $(if $(filter 0,$(shell id -u)),--allow-root)
 run:
 	@scripts/deps.sh
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(dir $(DATA))
-	@test -f $(DATA)/shop.db || $(BUILD)/netshopd init --data $(DATA) --demo --catalog data/catalog.csv
-	exec $(BUILD)/netshopd --data $(DATA) --port $(PORT)
+	@if [ -f $(DATA)/ca.key ] && [ ! -e $(DATA).ca/ca.key ]; then mkdir -p -m 0700 $(DATA).ca && \
+	    mv $(DATA)/ca.key $(DATA).ca/ && echo "make run: moved $(DATA)/ca.key to $(DATA).ca/"; fi
+	@test -f $(DATA)/shop.db || $(BUILD)/netshopd init --data $(DATA) --demo --catalog data/catalog.csv $(ROOT_ARGS)
+	exec $(BUILD)/netshopd --data $(DATA) --port $(PORT) $(ROOT_ARGS)
 
 # `make test`: the whole suite on the normal build, then again under ASan/UBSan.
 test check:

@@ -1,5 +1,6 @@
 /* certs: generates the shop's local CA, the server key, its CSR and the CA-issued server certificate
- * with the OpenSSL 3 C API, and writes them safely into the data directory (see certs.h).
+ * with the OpenSSL 3 C API, and writes them safely into the data directory and, for the CA's key,
+ * the CA directory (see certs.h).
  *
  * Order of work, so that a failure leaves nothing half-made:
  *   1. validate every subjectAltName;                 (build_sans)
@@ -7,7 +8,7 @@
  *   3. generate keys, CA cert, CSR, server cert;      (all in memory)
  *   4. render each as PEM into a cleansing buffer;    (render_pem)
  *   5. write each to a 0600/0644 temp file + fsync;   (write_temp)
- *   6. rename each into place (no-replace unless force), fsync the directory. (publish) */
+ *   6. rename each into place (no-replace unless force), fsync the directories. (publish) */
 #include "server/certs.h"
 
 #include <arpa/inet.h>
@@ -43,6 +44,9 @@ enum file_index { F_CA_KEY, F_CA_CRT, F_SERVER_KEY, F_SERVER_CSR, F_SERVER_CRT, 
 /* One file of the set on its way to disk. */
 struct output {
     const char *name;       /* final name inside dir */
+    bool in_ca_dir;         /* written to ca_dir, not dir */
+    int dirfd;              /* the directory it goes to (borrowed from certs_create) */
+    const char *dir;        /* its path, for messages */
     mode_t mode;            /* final mode, set at open(2) time */
     BIO *pem;               /* PEM text; a secure-memory BIO, cleansed when freed */
     char tmp[TMP_NAME_MAX]; /* temporary name inside dir while it exists, else "" */
@@ -295,8 +299,84 @@ static int add_conf_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
     return ok;
 }
 
-/* Returns the self-signed CA certificate for ca_key, owned by the caller, or NULL with err filled. */
-static X509 *make_ca_cert(EVP_PKEY *ca_key, time_t now, char *err, size_t errlen)
+/* Appends to `subtrees` a permitted subtree for the subjectAltName `san`, unless an equal one is
+ * there: a DNS name permits itself and its subdomains ("*.example.com" becomes "example.com"); an
+ * IP address permits that single address (mask all ones). Returns 1 or 0. */
+static int add_permitted_subtree(STACK_OF(GENERAL_SUBTREE) *subtrees, const GENERAL_NAME *san)
+{
+    unsigned char buf[32];
+    GENERAL_NAME *base = NULL;
+    GENERAL_SUBTREE *sub = NULL;
+
+    if (san->type == GEN_DNS) {
+        const char *name = (const char *)ASN1_STRING_get0_data(san->d.dNSName);
+        int len = ASN1_STRING_length(san->d.dNSName);
+        if (len > 2 && name[0] == '*' && name[1] == '.') {
+            name += 2;
+            len -= 2;
+        }
+        ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+        if (ia5 == NULL || !ASN1_STRING_set(ia5, name, len) || (base = GENERAL_NAME_new()) == NULL) {
+            ASN1_IA5STRING_free(ia5);
+            return 0;
+        }
+        GENERAL_NAME_set0_value(base, GEN_DNS, ia5);
+    } else if (san->type == GEN_IPADD) {
+        int len = ASN1_STRING_length(san->d.iPAddress);
+        if (len != 4 && len != 16)
+            return 0;
+        memcpy(buf, ASN1_STRING_get0_data(san->d.iPAddress), (size_t)len);
+        memset(buf + len, 0xff, (size_t)len);
+        ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+        if (os == NULL || !ASN1_OCTET_STRING_set(os, buf, 2 * len) || (base = GENERAL_NAME_new()) == NULL) {
+            ASN1_OCTET_STRING_free(os);
+            return 0;
+        }
+        GENERAL_NAME_set0_value(base, GEN_IPADD, os);
+    } else {
+        return 0;
+    }
+    for (int i = 0; i < sk_GENERAL_SUBTREE_num(subtrees); i++) {
+        if (GENERAL_NAME_cmp(sk_GENERAL_SUBTREE_value(subtrees, i)->base, base) == 0) {
+            GENERAL_NAME_free(base);
+            return 1;
+        }
+    }
+    if ((sub = GENERAL_SUBTREE_new()) == NULL) {
+        GENERAL_NAME_free(base);
+        return 0;
+    }
+    GENERAL_NAME_free(sub->base);
+    sub->base = base;
+    if (sk_GENERAL_SUBTREE_push(subtrees, sub) <= 0) {
+        GENERAL_SUBTREE_free(sub);
+        return 0;
+    }
+    return 1;
+}
+
+/* Adds to the CA certificate a critical nameConstraints extension that permits only the server's
+ * subjectAltNames (see add_permitted_subtree): a stolen CA key cannot issue for anything else.
+ * Returns 1 or 0. */
+static int add_name_constraints(X509 *ca, const GENERAL_NAMES *sans)
+{
+    int ok = 0;
+    NAME_CONSTRAINTS *nc = NAME_CONSTRAINTS_new();
+    if (nc == NULL || (nc->permittedSubtrees = sk_GENERAL_SUBTREE_new_null()) == NULL)
+        goto out;
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++)
+        if (!add_permitted_subtree(nc->permittedSubtrees, sk_GENERAL_NAME_value(sans, i)))
+            goto out;
+    ok = X509_add1_ext_i2d(ca, NID_name_constraints, nc, 1, X509V3_ADD_DEFAULT) == 1;
+out:
+    NAME_CONSTRAINTS_free(nc);
+    return ok;
+}
+
+/* Returns the self-signed CA certificate for ca_key, constrained to the names in `sans`, owned by
+ * the caller, or NULL with err filled. */
+static X509 *make_ca_cert(EVP_PKEY *ca_key, const GENERAL_NAMES *sans, time_t now, char *err,
+                          size_t errlen)
 {
     X509 *result = NULL;
     X509_NAME *name = NULL;
@@ -311,9 +391,10 @@ static X509 *make_ca_cert(EVP_PKEY *ca_key, time_t now, char *err, size_t errlen
         goto out;
     }
     X509V3_set_ctx(&ctx, ca, ca, NULL, NULL, 0);
-    if (!add_conf_ext(ca, &ctx, NID_basic_constraints, "critical,CA:TRUE")
+    if (!add_conf_ext(ca, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
         || !add_conf_ext(ca, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign")
-        || !add_conf_ext(ca, &ctx, NID_subject_key_identifier, "hash")) {
+        || !add_conf_ext(ca, &ctx, NID_subject_key_identifier, "hash")
+        || !add_name_constraints(ca, sans)) {
         set_ossl_err(err, errlen, "cannot add the CA certificate's extensions");
         goto out;
     }
@@ -469,8 +550,10 @@ static int write_all(int fd, const char *buf, size_t len)
 /* Creates a new temporary file next to o->name (O_CREAT|O_EXCL, mode o->mode from the start),
  * writes o->pem into it and fsyncs it. On success o->tmp names it. Returns 0, or -1 with err filled
  * and no temporary file left. */
-static int write_temp(int dirfd, const char *dir, struct output *o, char *err, size_t errlen)
+static int write_temp(struct output *o, char *err, size_t errlen)
 {
+    int dirfd = o->dirfd;
+    const char *dir = o->dir;
     int fd = -1;
     char *data = NULL;
     long len;
@@ -532,9 +615,10 @@ fail:
 
 /* Renames o->tmp to o->name. Without force the rename never replaces an existing file (renameat2
  * RENAME_NOREPLACE, or link(2) where the file system lacks it). Returns 0, or -1 with err filled. */
-static int publish(int dirfd, const char *dir, struct output *o, bool force, char *err,
-                   size_t errlen)
+static int publish(struct output *o, bool force, char *err, size_t errlen)
 {
+    int dirfd = o->dirfd;
+    const char *dir = o->dir;
     int rc;
     if (force) {
         rc = renameat(dirfd, o->tmp, dirfd, o->name);
@@ -561,31 +645,40 @@ static int publish(int dirfd, const char *dir, struct output *o, bool force, cha
 }
 
 /* Returns 0 if none of the outputs exists in dir, else -1 with err naming the first that does. */
-static int refuse_existing(int dirfd, const char *dir, const struct output outs[static N_FILES],
-                           char *err, size_t errlen)
+static int refuse_existing(const struct output outs[static N_FILES], char *err, size_t errlen)
 {
     for (int i = 0; i < N_FILES; i++) {
         struct stat st;
-        if (fstatat(dirfd, outs[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (fstatat(outs[i].dirfd, outs[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
             set_err(err, errlen, "%s/%s already exists; not replacing certificates without force",
-                    dir, outs[i].name);
+                    outs[i].dir, outs[i].name);
             return -1;
         }
         if (errno != ENOENT) {
-            set_err(err, errlen, "cannot check %s/%s: %s", dir, outs[i].name, strerror(errno));
+            set_err(err, errlen, "cannot check %s/%s: %s", outs[i].dir, outs[i].name,
+                    strerror(errno));
             return -1;
         }
     }
     return 0;
 }
 
+/* Opens the directory `dir` for the *at calls. Returns the descriptor, or -1 with err filled. */
+static int open_dir(const char *dir, char *err, size_t errlen)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        set_err(err, errlen, "cannot open directory %s: %s", dir, strerror(errno));
+    return fd;
+}
+
 /* ---- entry point ---------------------------------------------------------------------------- */
 
-int certs_create(const char *dir, const char *const *extra_sans, size_t n_extra, bool force,
-                 char *err, size_t errlen)
+int certs_create(const char *dir, const char *ca_dir, const char *const *extra_sans,
+                 size_t n_extra, bool force, char *err, size_t errlen)
 {
     int rc = -1;
-    int dirfd = -1;
+    int dirfd = -1, ca_dirfd = -1;
     GENERAL_NAMES *sans = NULL;
     EVP_PKEY *ca_key = NULL;
     EVP_PKEY *server_key = NULL;
@@ -593,7 +686,7 @@ int certs_create(const char *dir, const char *const *extra_sans, size_t n_extra,
     X509_REQ *csr = NULL;
     X509 *server_crt = NULL;
     struct output outs[N_FILES] = {
-        [F_CA_KEY] = { .name = CERTS_CA_KEY, .mode = 0600 },
+        [F_CA_KEY] = { .name = CERTS_CA_KEY, .mode = 0600, .in_ca_dir = true },
         [F_CA_CRT] = { .name = CERTS_CA_CRT, .mode = 0644 },
         [F_SERVER_KEY] = { .name = CERTS_SERVER_KEY, .mode = 0600 },
         [F_SERVER_CSR] = { .name = CERTS_SERVER_CSR, .mode = 0644 },
@@ -602,7 +695,7 @@ int certs_create(const char *dir, const char *const *extra_sans, size_t n_extra,
 
     if (err != NULL && errlen > 0)
         err[0] = '\0';
-    if (dir == NULL || (n_extra > 0 && extra_sans == NULL)) {
+    if (dir == NULL || ca_dir == NULL || (n_extra > 0 && extra_sans == NULL)) {
         set_err(err, errlen, "certs_create: no directory or no subjectAltName array");
         goto out;
     }
@@ -613,11 +706,13 @@ int certs_create(const char *dir, const char *const *extra_sans, size_t n_extra,
     }
     if ((sans = build_sans(extra_sans, n_extra, err, errlen)) == NULL)
         goto out;
-    if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        set_err(err, errlen, "cannot open directory %s: %s", dir, strerror(errno));
+    if ((dirfd = open_dir(dir, err, errlen)) < 0 || (ca_dirfd = open_dir(ca_dir, err, errlen)) < 0)
         goto out;
+    for (int i = 0; i < N_FILES; i++) {
+        outs[i].dirfd = outs[i].in_ca_dir ? ca_dirfd : dirfd;
+        outs[i].dir = outs[i].in_ca_dir ? ca_dir : dir;
     }
-    if (!force && refuse_existing(dirfd, dir, outs, err, errlen) != 0)
+    if (!force && refuse_existing(outs, err, errlen) != 0)
         goto out;
 
     if ((ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL
@@ -626,7 +721,7 @@ int certs_create(const char *dir, const char *const *extra_sans, size_t n_extra,
         goto out;
     }
     time_t now = time(NULL);
-    if ((ca = make_ca_cert(ca_key, now, err, errlen)) == NULL
+    if ((ca = make_ca_cert(ca_key, sans, now, err, errlen)) == NULL
         || (csr = make_csr(server_key, sans, err, errlen)) == NULL
         || (server_crt = issue_server_cert(csr, ca, ca_key, now, err, errlen)) == NULL)
         goto out;
@@ -634,28 +729,30 @@ int certs_create(const char *dir, const char *const *extra_sans, size_t n_extra,
         goto out;
 
     for (int i = 0; i < N_FILES; i++)
-        if (write_temp(dirfd, dir, &outs[i], err, errlen) != 0)
+        if (write_temp(&outs[i], err, errlen) != 0)
             goto out;
     for (int i = 0; i < N_FILES; i++)
-        if (publish(dirfd, dir, &outs[i], force, err, errlen) != 0)
+        if (publish(&outs[i], force, err, errlen) != 0)
             goto out;
-    if (fsync(dirfd) != 0) {
-        set_err(err, errlen, "cannot sync directory %s: %s", dir, strerror(errno));
+    if (fsync(dirfd) != 0 || fsync(ca_dirfd) != 0) {
+        set_err(err, errlen, "cannot sync directory %s or %s: %s", dir, ca_dir, strerror(errno));
         goto out;
     }
     rc = 0;
 out:
     for (int i = 0; i < N_FILES; i++) {
         if (outs[i].tmp[0] != '\0')
-            (void)unlinkat(dirfd, outs[i].tmp, 0);
+            (void)unlinkat(outs[i].dirfd, outs[i].tmp, 0);
         /* Without force, a failed call leaves no file of its own set behind; files it did not
          * create are never touched. With force the old files are already gone. */
         if (rc != 0 && !force && outs[i].published)
-            (void)unlinkat(dirfd, outs[i].name, 0);
+            (void)unlinkat(outs[i].dirfd, outs[i].name, 0);
         BIO_free(outs[i].pem);
     }
     if (dirfd >= 0)
         (void)close(dirfd);
+    if (ca_dirfd >= 0)
+        (void)close(ca_dirfd);
     X509_free(server_crt);
     X509_REQ_free(csr);
     X509_free(ca);

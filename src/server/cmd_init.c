@@ -1,5 +1,6 @@
 /* cmd_init: `netshopd init` — makes a data directory: the database with the catalog and
- * settings, optionally the demo users, and the local CA and server certificate. */
+ * settings, optionally the demo users, and the local CA and server certificate; the CA's private
+ * key goes to a CA directory of its own (default: DIR.ca beside the data directory DIR). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include "server/auth.h"
 #include "server/certs.h"
 #include "server/cmd.h"
+#include "server/datadir.h"
 #include "server/paths.h"
 #include "store/store.h"
 
@@ -120,17 +122,35 @@ out:
     return rc;
 }
 
+static const char USAGE[] =
+    "usage: netshopd init --data DIR [--ca-dir DIR] [--demo] [--catalog FILE] [--san NAME]... [--force]\n"
+    "                     [--allow-root]\n"
+    "  --ca-dir DIR   where the CA's private key ca.key goes (default: the data directory's path\n"
+    "                 with .ca appended); never the data directory itself\n";
+
+/* The default CA directory: the data directory's path (trailing slashes dropped) + ".ca".
+ * Returns 0, or -1 when it does not fit in cap. */
+static int default_ca_dir(const char *dir, char *out, size_t cap)
+{
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    int n = snprintf(out, cap, "%.*s.ca", (int)len, dir);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 int cmd_init(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},   {"demo", no_argument, NULL, 'D'},
         {"catalog", required_argument, NULL, 'c'}, {"san", required_argument, NULL, 's'},
-        {"force", no_argument, NULL, 'f'},        {NULL, 0, NULL, 0},
+        {"force", no_argument, NULL, 'f'},        {"ca-dir", required_argument, NULL, 'a'},
+        {"allow-root", no_argument, NULL, 'R'},   {NULL, 0, NULL, 0},
     };
-    const char *dir = NULL, *catalog = NULL;
+    const char *dir = NULL, *catalog = NULL, *ca_dir = NULL;
     const char *sans[SANS_MAX];
     size_t nsans = 0;
-    bool demo = false, force = false;
+    bool demo = false, force = false, allow_root = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -139,6 +159,8 @@ int cmd_init(int argc, char **argv)
         case 'D': demo = true; break;
         case 'c': catalog = optarg; break;
         case 'f': force = true; break;
+        case 'a': ca_dir = optarg; break;
+        case 'R': allow_root = true; break;
         case 's':
             if (nsans == SANS_MAX) {
                 fprintf(stderr, "netshopd: at most %d --san names\n", SANS_MAX);
@@ -147,32 +169,55 @@ int cmd_init(int argc, char **argv)
             sans[nsans++] = optarg;
             break;
         default:
-            fprintf(stderr, "usage: netshopd init --data DIR [--demo] [--catalog FILE] [--san NAME]... [--force]\n");
+            fputs(USAGE, stderr);
             return 2;
         }
     }
     if (!dir || optind < argc) {
-        fprintf(stderr, "usage: netshopd init --data DIR [--demo] [--catalog FILE] [--san NAME]... [--force]\n");
+        fputs(USAGE, stderr);
         return 2;
     }
     if (sodium_init() < 0) {
         fprintf(stderr, "netshopd: libsodium failed to initialise\n");
         return 1;
     }
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "netshopd: cannot create %s: %s\n", dir, strerror(errno));
-        return 1;
-    }
-    if (chmod(dir, 0700) != 0) {
-        fprintf(stderr, "netshopd: cannot set mode 0700 on %s: %s\n", dir, strerror(errno));
-        return 1;
-    }
     char err[512];
-    if (certs_create(dir, sans, nsans, force, err, sizeof err) != 0) {
+    char ca_path[PATH_MAX];
+    int root = datadir_check_user(allow_root, "run init", err, sizeof err);
+    if (root < 0) {
         fprintf(stderr, "netshopd: %s\n", err);
         return 1;
     }
-    printf("netshopd: wrote %s/ca.crt, ca.key, server.key, server.csr, server.crt\n", dir);
+    if (root > 0)
+        fprintf(stderr, "netshopd: WARNING: running init as root (--allow-root); the files will "
+                        "belong to root, so only root can serve them\n");
+    if (!ca_dir) {
+        if (default_ca_dir(dir, ca_path, sizeof ca_path) != 0) {
+            fprintf(stderr, "netshopd: data directory path too long\n");
+            return 1;
+        }
+        ca_dir = ca_path;
+    }
+    /* The directories first (ours, 0700, not links), and no link in place of the database,
+     * before anything is written. */
+    if (datadir_prepare(dir, err, sizeof err) != 0 ||
+        datadir_check_file(dir, PATHS_DB, DATADIR_FILE_ANY_MODE, err, sizeof err) < 0 ||
+        datadir_prepare(ca_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "netshopd: %s\n", err);
+        return 1;
+    }
+    if (datadir_same(dir, ca_dir)) {
+        fprintf(stderr, "netshopd: --ca-dir %s is the data directory; the CA's key must be kept out of "
+                        "what the server reads\n", ca_dir);
+        return 1;
+    }
+    if (certs_create(dir, ca_dir, sans, nsans, force, err, sizeof err) != 0) {
+        fprintf(stderr, "netshopd: %s\n", err);
+        return 1;
+    }
+    printf("netshopd: wrote %s/ca.crt, server.key, server.csr, server.crt\n", dir);
+    printf("netshopd: wrote the CA's private key to %s/ca.key: the server never needs it; keep it "
+           "offline\n", ca_dir);
     char db_path[PATH_MAX];
     if (paths_join(db_path, sizeof db_path, dir, PATHS_DB) != 0) {
         fprintf(stderr, "netshopd: data directory path too long\n");

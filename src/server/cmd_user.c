@@ -12,11 +12,12 @@
 #include "proto/shop1.h"
 #include "server/auth.h"
 #include "server/cmd.h"
+#include "server/datadir.h"
 #include "server/paths.h"
 #include "store/store.h"
 
 static const char USAGE[] =
-    "usage: netshopd user add NAME --data DIR [--hash-cost interactive|minimal]\n"
+    "usage: netshopd user add NAME --data DIR [--hash-cost interactive|minimal] [--allow-root]\n"
     "  The password is asked twice without echo, or read from the first line of stdin.\n"
     "  --hash-cost interactive  argon2id at libsodium's interactive limits (default)\n"
     "  --hash-cost minimal      argon2id at libsodium's minimum limits (1 pass, 8 KiB): for load-test\n"
@@ -115,15 +116,19 @@ int cmd_user(int argc, char **argv)
     static const struct option opts[] = {
         {"data", required_argument, NULL, 'd'},
         {"hash-cost", required_argument, NULL, 'c'},
+        {"allow-root", no_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     const char *dir = NULL;
     hash_cost_t cost = HASH_COST_INTERACTIVE;
+    bool allow_root = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'd') {
             dir = optarg;
+        } else if (c == 'R') {
+            allow_root = true;
         } else if (c == 'c') {
             if (parse_hash_cost(optarg, &cost) != 0)
                 return 2;
@@ -142,12 +147,22 @@ int cmd_user(int argc, char **argv)
                 name, SHOP1_USER_MAX);
         return 2;
     }
+    char err[256];
+    int root = datadir_check_user(allow_root, "add users", err, sizeof err);
+    if (root < 0) { /* as root with --allow-root: the data directory is root's (checked next) */
+        fprintf(stderr, "netshopd: %s\n", err);
+        return 1;
+    }
+    if (datadir_check(dir, err, sizeof err) != 0) {
+        fprintf(stderr, "netshopd: %s\n", err);
+        return 1;
+    }
     if (sodium_init() < 0)
         return 1;
     if (cost == HASH_COST_MINIMAL)
         fprintf(stderr, "netshopd: WARNING: user '%s' gets a minimal-cost password hash, fast to guess "
                         "offline if the database leaks: for load tests only\n", name);
-    char password[SHOP1_PASSWORD_MAX + 2], hash[crypto_pwhash_STRBYTES], err[256];
+    char password[SHOP1_PASSWORD_MAX + 2], hash[crypto_pwhash_STRBYTES];
     int rc = 1;
     store_t *st = NULL;
     if (read_password("Password: ", true, password, sizeof password) != 0)
@@ -161,8 +176,12 @@ int cmd_user(int argc, char **argv)
         fprintf(stderr, "netshopd: data directory path too long\n");
         goto out;
     }
-    if (access(db_path, R_OK | W_OK) != 0) {
-        fprintf(stderr, "netshopd: %s does not exist; run 'netshopd init --data %s' first\n", db_path, dir);
+    int exists = datadir_check_file(dir, PATHS_DB, DATADIR_FILE_ANY_MODE, err, sizeof err);
+    if (exists != 0) {
+        if (exists > 0)
+            fprintf(stderr, "netshopd: %s does not exist; run 'netshopd init --data %s' first\n", db_path, dir);
+        else
+            fprintf(stderr, "netshopd: %s\n", err);
         goto out;
     }
     if (!(st = store_open(db_path, err, sizeof err))) {

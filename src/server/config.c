@@ -36,14 +36,17 @@ void config_defaults(config_t *cfg)
         .auth_queue_max = 1024,
         .read_high_water = 64 * 1024,
         .requests_per_wakeup = 64,
+        .allow_root = false,
+        .allow_ca_key = false,
     };
 }
 
 const char *config_usage(void)
 {
     return "usage: netshopd --data DIR [options]\n"
-           "       netshopd init --data DIR [--demo] [--catalog FILE] [--san NAME]... [--force]\n"
+           "       netshopd init --data DIR [--ca-dir DIR] [--demo] [--catalog FILE] [--san NAME]... [--force]\n"
            "       netshopd user add NAME --data DIR [--hash-cost interactive|minimal]\n"
+           "       (each also takes --allow-root, without which it refuses to run as root)\n"
            "options:\n"
            "  --listen ADDR            address to listen on (default 127.0.0.1)\n"
            "  --port N                 TLS/TCP and UDP port (default 5555; 0 = any free port)\n"
@@ -62,7 +65,9 @@ const char *config_usage(void)
            "  --commit-queue N         purchases waiting for the committer before BUSY (default 65536)\n"
            "  --order-lines N          lines in one order (one session's purchases) (default 1000)\n"
            "  --request-retention SECS keep a refused BUY's outcome for its request id this long\n"
-           "                           (default 86400; purchases are kept for good)\n";
+           "                           (default 86400; purchases are kept for good)\n"
+           "  --allow-root             serve even as root (refused otherwise; netshopd needs no privileges)\n"
+           "  --allow-ca-key           serve even with the CA's private key ca.key in the data directory\n";
 }
 
 /* Parses a decimal integer option in [min, max]; prints the error quoting the value. */
@@ -83,7 +88,7 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_PORT, O_THREADS, O_AUTH, O_MAXCONN, O_IDLE, O_HANDSHAKE,
            O_OUTPUT, O_LOGINFAIL, O_UDPRATE, O_COMMITQ, O_ORDERLINES, O_PERADDR, O_BUDGET,
-           O_SESSIONRATE, O_RETENTION };
+           O_SESSIONRATE, O_RETENTION, O_ALLOWROOT, O_ALLOWCAKEY };
     static const struct option opts[] = {
         {"data", required_argument, NULL, O_DATA},
         {"listen", required_argument, NULL, O_LISTEN},
@@ -102,6 +107,8 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         {"output-budget", required_argument, NULL, O_BUDGET},
         {"udp-session-rate", required_argument, NULL, O_SESSIONRATE},
         {"request-retention", required_argument, NULL, O_RETENTION},
+        {"allow-root", no_argument, NULL, O_ALLOWROOT},
+        {"allow-ca-key", no_argument, NULL, O_ALLOWCAKEY},
         {NULL, 0, NULL, 0},
     };
     optind = 1;
@@ -112,6 +119,8 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         const char *name = c > 0 && c <= O_RETENTION ? opts[c - 1].name : "";
         switch (c) {
         case O_DATA: cfg->data_dir = optarg; continue;
+        case O_ALLOWROOT: cfg->allow_root = true; continue;
+        case O_ALLOWCAKEY: cfg->allow_ca_key = true; continue;
         case O_LISTEN: cfg->listen_addr = optarg; continue;
         case O_PORT:
             if (parse_long(name, optarg, 0, 65535, &v)) return -1;

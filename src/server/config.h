@@ -3,6 +3,7 @@
 #ifndef NETSHOP_CONFIG_H
 #define NETSHOP_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,8 @@ typedef struct {
     size_t read_high_water;        /* input buffered per connection before reading pauses, 64 KiB
                                       (plus at most one TLS record read past it) */
     int requests_per_wakeup;       /* requests handled per connection per loop turn, 64 */
+    bool allow_root;               /* --allow-root: serve even with effective uid 0 */
+    bool allow_ca_key;             /* --allow-ca-key: serve even with ca.key in the data directory */
 } config_t;
 
 /* Defaults for every field (data_dir NULL). */

@@ -49,6 +49,7 @@
 #include "core/netaddr.h"
 #include "server/log.h"
 #include "server/peer_limit.h"
+#include "server/tls.h"
 
 /* A connection may always have this much output pending, even while the output of all
  * connections together is over --output-budget (then each takes only small replies). */
@@ -256,6 +257,7 @@ static void op_logged_in(request_ctx_t *r)
     for (int i = 0; i < 8; i++)
         context[i] = (uint8_t)(s->id >> (56 - 8 * i));
     SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    ssl = ssl && tls_exporter_is_safe(ssl) ? ssl : NULL; /* TLS 1.2 without EMS: TLS only */
     if (ssl && SSL_export_keying_material(ssl, exported, sizeof exported, UDP_EXPORT_LABEL,
                                           strlen(UDP_EXPORT_LABEL), context, sizeof context, 1) == 1) {
         udp_keys_from_export(exported, &s->c2s, &s->s2c);

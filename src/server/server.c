@@ -12,9 +12,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "server/certs.h"
+#include "server/datadir.h"
 #include "server/log.h"
 #include "server/paths.h"
 #include "server/tls.h"
@@ -153,6 +155,52 @@ out:
     return rc;
 }
 
+/* The data directory is safe to serve (datadir.h): a real directory of ours that no one else can
+ * write, its database, certificate and key real files of ours (the key private), and the CA's key
+ * not in it unless cfg->allow_ca_key. Returns 0 or -1 with err. */
+static int check_data_dir(const config_t *cfg, char *err, size_t errlen)
+{
+    const char *dir = cfg->data_dir;
+    static const struct {
+        const char *name;
+        datadir_file_t kind;
+    } files[] = {
+        {PATHS_DB, DATADIR_FILE_ANY_MODE},
+        {CERTS_SERVER_CRT, DATADIR_FILE_ANY_MODE},
+        {CERTS_SERVER_KEY, DATADIR_FILE_PRIVATE},
+    };
+    if (datadir_check(dir, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        int rc = datadir_check_file(dir, files[i].name, files[i].kind, err, errlen);
+        if (rc < 0)
+            return -1;
+        if (rc > 0) {
+            snprintf(err, errlen, "%s/%s does not exist (make it with 'netshopd init --data %s')",
+                     dir, files[i].name, dir);
+            return -1;
+        }
+    }
+    if (datadir_check_file(dir, PATHS_LOCK, DATADIR_FILE_ANY_MODE, err, errlen) < 0)
+        return -1; /* absent is fine: lock_data_dir creates it */
+    char ca_key[PATH_MAX];
+    struct stat st;
+    if (paths_join(ca_key, sizeof ca_key, dir, CERTS_CA_KEY) != 0) {
+        snprintf(err, errlen, "data directory path too long");
+        return -1;
+    }
+    if (lstat(ca_key, &st) == 0) {
+        if (!cfg->allow_ca_key) {
+            snprintf(err, errlen, "%s is the CA's private key: a server does not need it and must not "
+                     "hold it; move it out of the data directory (netshopd init keeps it in %s.ca/) "
+                     "or pass --allow-ca-key", ca_key, dir);
+            return -1;
+        }
+        log_warn("%s: the CA's private key is in the data directory (--allow-ca-key)", ca_key);
+    }
+    return 0;
+}
+
 /* One server per data directory: the committer must be its store's only writer. */
 static int lock_data_dir(const char *dir, char *err, size_t errlen)
 {
@@ -161,7 +209,7 @@ static int lock_data_dir(const char *dir, char *err, size_t errlen)
         snprintf(err, errlen, "data directory path too long");
         return -1;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
         snprintf(err, errlen, "%s: %s", path,
                  errno == EWOULDBLOCK ? "another netshopd is serving this data directory" : strerror(errno));
@@ -220,11 +268,13 @@ int server_run(const config_t *cfg)
         snprintf(err, sizeof err, "data directory path too long");
         goto out;
     }
-    if (access(srv.db_path, R_OK | W_OK) != 0) {
-        snprintf(err, sizeof err, "%s: %s (make it with 'netshopd init --data %s')", srv.db_path,
-                 strerror(errno), cfg->data_dir);
+    int root = datadir_check_user(cfg->allow_root, "serve", err, sizeof err);
+    if (root < 0)
         goto out;
-    }
+    if (root > 0)
+        log_warn("serving as root (--allow-root): netshopd needs no privileges; use an ordinary user");
+    if (check_data_dir(cfg, err, sizeof err) != 0)
+        goto out;
     if ((lock_fd = lock_data_dir(cfg->data_dir, err, sizeof err)) < 0)
         goto out;
     if (load_shop(&srv, err, sizeof err) != 0)
@@ -269,8 +319,13 @@ int server_run(const config_t *cfg)
     log_info("listening on %s port %d (TLS/TCP and UDP), %d worker threads", cfg->listen_addr,
              srv.port, srv.nworkers);
 
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    /* The main thread waits for a stop signal, meanwhile rotating and wiping TLS ticket keys on
+     * time (tls.h). */
+    const struct timespec tick = {.tv_sec = TLS_TICKET_TICK_SECONDS};
+    int sig;
+    while ((sig = sigtimedwait(&stop_signals, NULL, &tick)) < 0)
+        if (errno == EAGAIN)
+            tls_ticket_keys_tick(srv.ssl_ctx);
     log_info("%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     for (int i = 0; i < srv.nworkers; i++)
         worker_request_stop(srv.workers[i]);

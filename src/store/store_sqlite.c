@@ -468,23 +468,77 @@ void store_rollback(store_t *st)
 
 /* ---- Open and close. ---- */
 
-/* Creates the database file with mode 0600 if it does not exist yet, so SQLite (and the
- * -wal/-shm files, which copy the database's mode) never make it readable by others.
- * An existing file keeps its mode. */
-static bool create_private_file(const char *path, char *err, size_t errlen)
+/* Makes sure `path` is a regular file reached without a symbolic link, with no group or other
+ * permissions: a missing file is created with mode 0600 (exactly, whatever the umask) when
+ * `create`, else *absent is set; an existing one loses its group and other bits. An existing file
+ * is never opened here: this process may already hold SQLite's POSIX locks on it through another
+ * connection, and closing any descriptor of a file drops all of them. Returns true, or false with
+ * err filled (a symbolic link, not a regular file, or a failed call). */
+static bool private_file(const char *path, bool create, bool *absent, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST)
+    *absent = false;
+    if (create) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            bool ok = fchmod(fd, 0600) == 0; /* the umask may have cleared bits */
+            if (!ok)
+                open_error(err, errlen, "chmod 0600 %s: %s", path, strerror(errno));
+            close(fd);
+            return ok;
+        }
+        if (errno != EEXIST) {
+            open_error(err, errlen, "creating %s: %s", path, strerror(errno));
+            return false;
+        }
+    }
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT && !create) {
+            *absent = true;
             return true;
-        open_error(err, errlen, "creating %s: %s", path, strerror(errno));
+        }
+        open_error(err, errlen, "checking %s: %s", path, strerror(errno));
         return false;
     }
-    bool ok = fchmod(fd, 0600) == 0; /* the umask may have cleared bits */
-    if (!ok)
-        open_error(err, errlen, "chmod 0600 %s: %s", path, strerror(errno));
-    close(fd);
-    return ok;
+    if (S_ISLNK(st.st_mode)) {
+        open_error(err, errlen, "%s is a symbolic link; refusing to follow it", path);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        open_error(err, errlen, "%s is not a regular file", path);
+        return false;
+    }
+    mode_t want = st.st_mode & 07700;
+    /* AT_SYMLINK_NOFOLLOW: should a link replace the file meanwhile, this fails, never follows. */
+    if ((st.st_mode & 07777) != want && fchmodat(AT_FDCWD, path, want, AT_SYMLINK_NOFOLLOW) != 0) {
+        open_error(err, errlen, "chmod %04o %s: %s", (unsigned)want, path, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* Makes sure the database file exists as a regular file of mode 0600 (or narrower), created so
+ * before SQLite sees it: SQLite gives its -wal and -shm files the database's mode. Existing
+ * -wal/-shm files are checked the same way. Nothing here follows a symbolic link: a link in
+ * place of any of the three files is refused, so the password hashes are never written where
+ * one points. */
+static bool prepare_files(const char *path, char *err, size_t errlen)
+{
+    static const char *const suffixes[] = {"-wal", "-shm"};
+    bool absent;
+    if (!private_file(path, true, &absent, err, errlen))
+        return false;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char aux[PATH_MAX];
+        int n = snprintf(aux, sizeof aux, "%s%s", path, suffixes[i]);
+        if (n < 0 || (size_t)n >= sizeof aux) {
+            open_error(err, errlen, "database path too long: %s", path);
+            return false;
+        }
+        if (!private_file(aux, false, &absent, err, errlen))
+            return false;
+    }
+    return true;
 }
 
 /* Runs a PRAGMA that returns one row and copies its first column into buf. */
@@ -588,7 +642,7 @@ store_t *store_open(const char *path, char *err, size_t errlen)
         open_error(err, errlen, "no database path");
         return NULL;
     }
-    if (!create_private_file(path, err, errlen))
+    if (!prepare_files(path, err, errlen))
         return NULL;
     store_t *st = calloc(1, sizeof *st);
     if (st == NULL) {
@@ -597,7 +651,7 @@ store_t *store_open(const char *path, char *err, size_t errlen)
     }
     st->wal_fd = -1;
     int rc = sqlite3_open_v2(path, &st->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
                              NULL);
     if (rc != SQLITE_OK) {
         open_error(err, errlen, "opening %s: %s", path,

@@ -66,6 +66,17 @@ def server_binary():
     return os.path.join(build_dir(), "netshopd")
 
 
+def root_args():
+    """["--allow-root"] when the tests run as root (CI, containers): every netshopd command refuses
+    to run as root without it."""
+    return ["--allow-root"] if os.geteuid() == 0 else []
+
+
+def netshopd_argv(*args):
+    """argv for netshopd with args (a subcommand first, if any), plus --allow-root as root."""
+    return [server_binary()] + [str(a) for a in args] + root_args()
+
+
 def client_binary():
     return os.path.join(build_dir(), "netshop")
 
@@ -238,7 +249,7 @@ class ShopServer:
         require_binary(server_binary())
         self.root = tempfile.mkdtemp(prefix="netshop-e2e-")
         self.data = os.path.join(self.root, "data")
-        argv = [server_binary(), "init", "--data", self.data]
+        argv = netshopd_argv("init", "--data", self.data)
         if self.demo:
             argv.append("--demo")
         cat = self.catalog_path
@@ -259,7 +270,7 @@ class ShopServer:
     def add_user(self, name, password, extra_args=()):
         """`netshopd user add NAME --data D [extra_args]` with the password on stdin; returns
         CompletedProcess."""
-        return run_tool([server_binary(), "user", "add", name, "--data", self.data] + list(extra_args),
+        return run_tool(netshopd_argv("user", "add", name, "--data", self.data, *extra_args),
                         input_text=password + "\n")
 
     def start(self, extra_args=None):
@@ -268,8 +279,8 @@ class ShopServer:
             raise HarnessError("server already running")
         self.runs += 1
         self.stderr_path = os.path.join(self.root, "stderr-%d.log" % self.runs)
-        argv = [server_binary(), "--data", self.data, "--listen", "127.0.0.1", "--port", "0",
-                "--threads", str(self.threads)] + self.extra_args + list(extra_args or [])
+        argv = netshopd_argv("--data", self.data, "--listen", "127.0.0.1", "--port", "0",
+                             "--threads", self.threads, *self.extra_args, *(extra_args or []))
         errf = open(self.stderr_path, "wb")
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=errf, stderr=errf,

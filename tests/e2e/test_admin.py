@@ -1,5 +1,5 @@
 """test_admin: `netshopd init` and `netshopd user add` (briefs/cli.md) — the files init makes
-and their modes, refusal to overwrite existing keys, the certificate chain (ECDSA P-256 signed
+(the CA's key in DATA.ca, the rest in the data directory) and their modes, refusal to overwrite existing keys, the certificate chain (ECDSA P-256 signed
 by the data dir's CA), users added with the password on stdin, and no demo users without
 --demo."""
 
@@ -7,7 +7,7 @@ import hashlib
 import os
 import stat
 
-from harness import ServerTestCase, openssl_binary, run_tool, server_binary
+from harness import ServerTestCase, netshopd_argv, openssl_binary, run_tool
 
 KEY_FILES = ("ca.key", "ca.crt", "server.key", "server.csr", "server.crt")
 CAROL_PW = "Car0l-pw.long-enough"
@@ -27,7 +27,8 @@ class AdminTest(ServerTestCase):
         cls.srv.start()
 
     def path(self, name):
-        return os.path.join(self.srv.data, name)
+        """A file init made: ca.key in the CA directory DATA.ca, the others in the data directory."""
+        return os.path.join(self.srv.data + ".ca" if name == "ca.key" else self.srv.data, name)
 
     def test_init_creates_database_keys_csr_and_certificates(self):
         for name in KEY_FILES + ("shop.db",):
@@ -37,13 +38,14 @@ class AdminTest(ServerTestCase):
 
     def test_data_dir_is_0700_and_private_keys_are_0600(self):
         self.assertEqual(stat.S_IMODE(os.stat(self.srv.data).st_mode), 0o700)
+        self.assertEqual(stat.S_IMODE(os.stat(self.srv.data + ".ca").st_mode), 0o700)
         for name in ("ca.key", "server.key"):
             with self.subTest(file=name):
                 self.assertEqual(stat.S_IMODE(os.stat(self.path(name)).st_mode), 0o600)
 
     def test_init_refuses_to_overwrite_existing_keys(self):
         before = {n: (digest(self.path(n)), os.stat(self.path(n)).st_mtime_ns) for n in KEY_FILES}
-        cp = run_tool([server_binary(), "init", "--data", self.srv.data, "--demo"])
+        cp = run_tool(netshopd_argv("init", "--data", self.srv.data, "--demo"))
         self.assertNotEqual(cp.returncode, 0, "init over an existing data dir succeeded")
         self.assertTrue(cp.stderr.strip(), "no message on stderr")
         after = {n: (digest(self.path(n)), os.stat(self.path(n)).st_mtime_ns) for n in KEY_FILES}

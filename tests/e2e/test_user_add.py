@@ -6,7 +6,7 @@ asked or stored."""
 import os
 import sqlite3
 
-from harness import ServerTestCase, run_tool, server_binary
+from harness import ServerTestCase, netshopd_argv, run_tool
 
 LOAD_PW = "L0ad-test.pw"
 # libsodium's crypto_pwhash_OPSLIMIT_MIN / MEMLIMIT_MIN for argon2id: 1 pass over 8 KiB
@@ -34,7 +34,7 @@ class UserAddHashCostTest(ServerTestCase):
 
     @classmethod
     def user_add(cls, name, password, *options):
-        return run_tool([server_binary(), "user", "add", name, "--data", cls.srv.data] + list(options),
+        return run_tool(netshopd_argv("user", "add", name, "--data", cls.srv.data, *options),
                         input_text=password + "\n")
 
     def test_minimal_cost_user_is_added_with_a_warning(self):

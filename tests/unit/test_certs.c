@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,7 +383,7 @@ static int group_setup(void **state)
     (void)state;
     char err[ERRLEN];
     make_temp_dir(shared_dir);
-    if (certs_create(shared_dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err) != 0) {
+    if (certs_create(shared_dir, shared_dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err) != 0) {
         fprintf(stderr, "certs_create: %s\n", err);
         return -1;
     }
@@ -418,7 +419,7 @@ static void test_modes_do_not_depend_on_umask(void **state)
         char dir[PATH_MAX], err[ERRLEN];
         make_temp_dir(dir);
         mode_t old = umask(umasks[i]);
-        int rc = certs_create(dir, NULL, 0, false, err, sizeof err);
+        int rc = certs_create(dir, dir, NULL, 0, false, err, sizeof err);
         umask(old);
         assert_int_equal(rc, 0);
         assert_int_equal(file_mode(dir, CERTS_CA_KEY), 0600);
@@ -459,7 +460,7 @@ static void test_ca_certificate_fields(void **state)
     assert_true(ext_is_critical(ca, NID_key_usage));
     assert_int_equal(X509_get_key_usage(ca), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
     assert_non_null(X509_get0_subject_key_id(ca));
-    assert_int_equal(X509_get_pathlen(ca), -1);
+    assert_int_equal(X509_get_pathlen(ca), 0);
 
     BIGNUM *serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(ca), NULL);
     assert_non_null(serial);
@@ -472,6 +473,175 @@ static void test_ca_certificate_fields(void **state)
     assert_lifetime(ca, CERTS_CA_DAYS);
     EVP_PKEY_free(ca_key);
     X509_free(ca);
+}
+
+/* Formats a name-constraint base: "DNS:<name>" or "IP:<address>/<mask>". */
+static void format_subtree(const GENERAL_NAME *g, char out[static 128])
+{
+    if (g->type != GEN_IPADD) {
+        format_general_name(g, out);
+        return;
+    }
+    char addr[INET6_ADDRSTRLEN], mask[INET6_ADDRSTRLEN];
+    int len = ASN1_STRING_length(g->d.iPAddress);
+    const unsigned char *p = ASN1_STRING_get0_data(g->d.iPAddress);
+    assert_true(len == 8 || len == 32);
+    int af = len == 8 ? AF_INET : AF_INET6;
+    assert_non_null(inet_ntop(af, p, addr, sizeof addr));
+    assert_non_null(inet_ntop(af, p + len / 2, mask, sizeof mask));
+    int n = snprintf(out, 128, "IP:%s/%s", addr, mask);
+    assert_true(n > 0 && n < 128);
+}
+
+/* Audit 12(d): the CA may issue only for the server's own names, only leaf certificates (pathlen
+ * 0), for two years; the server certificate lives 397 days. */
+static void test_ca_is_constrained_to_the_server_names(void **state)
+{
+    (void)state;
+    static const char *const want[] = {
+        "DNS:localhost", "IP:127.0.0.1/255.255.255.255",
+        "IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "DNS:shop.example.com",
+        "IP:192.0.2.7/255.255.255.255", "IP:2001:db8::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    };
+    X509 *ca = load_cert(shared_dir, CERTS_CA_CRT);
+    X509 *srv = load_cert(shared_dir, CERTS_SERVER_CRT);
+
+    assert_true(ext_is_critical(ca, NID_basic_constraints));
+    assert_int_equal(X509_get_pathlen(ca), 0);
+    assert_true(ext_is_critical(ca, NID_name_constraints));
+    NAME_CONSTRAINTS *nc = X509_get_ext_d2i(ca, NID_name_constraints, NULL, NULL);
+    assert_non_null(nc);
+    assert_null(nc->excludedSubtrees);
+    assert_int_equal(sk_GENERAL_SUBTREE_num(nc->permittedSubtrees), (int)(sizeof want / sizeof want[0]));
+    for (int i = 0; i < sk_GENERAL_SUBTREE_num(nc->permittedSubtrees); i++) {
+        char got[128];
+        format_subtree(sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, i)->base, got);
+        assert_string_equal(got, want[i]);
+    }
+    NAME_CONSTRAINTS_free(nc);
+    assert_lifetime(ca, 730);
+    assert_lifetime(srv, 397);
+    X509_free(srv);
+    X509_free(ca);
+}
+
+/* A certificate for `san` (openssl.cnf syntax, e.g. "DNS:x"), CA:`is_ca`, with a fresh key, issued
+ * by issuer/issuer_key; *key_out gets the key (caller frees) when not NULL. */
+static X509 *issue_test_cert(X509 *issuer, EVP_PKEY *issuer_key, const char *san, bool is_ca,
+                             EVP_PKEY **key_out)
+{
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    X509V3_CTX ctx;
+    assert_non_null(key);
+    assert_non_null(x);
+    assert_non_null(name);
+    assert_int_equal(X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8,
+                                                (const unsigned char *)(is_ca ? "test CA" : "test leaf"),
+                                                -1, -1, 0), 1);
+    assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 4242), 1);
+    assert_int_equal(X509_set_subject_name(x, name), 1);
+    assert_int_equal(X509_set_issuer_name(x, X509_get_subject_name(issuer)), 1);
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -60));
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+    assert_int_equal(X509_set_pubkey(x, key), 1);
+    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_subject_alt_name, san);
+    assert_non_null(ext);
+    assert_int_equal(X509_add_ext(x, ext, -1), 1);
+    X509_EXTENSION_free(ext);
+    ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_basic_constraints,
+                               is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+    assert_non_null(ext);
+    assert_int_equal(X509_add_ext(x, ext, -1), 1);
+    X509_EXTENSION_free(ext);
+    if (is_ca) {
+        ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_key_usage, "critical,keyCertSign");
+        assert_non_null(ext);
+        assert_int_equal(X509_add_ext(x, ext, -1), 1);
+        X509_EXTENSION_free(ext);
+    }
+    assert_true(X509_sign(x, issuer_key, EVP_sha256()) > 0);
+    X509_NAME_free(name);
+    if (key_out != NULL)
+        *key_out = key;
+    else
+        EVP_PKEY_free(key);
+    return x;
+}
+
+/* Verifies leaf (with an optional intermediate) against ca; returns the X509_V_* result. */
+static int verify_chain(X509 *leaf, X509 *intermediate, X509 *ca)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    assert_non_null(store);
+    assert_non_null(ctx);
+    assert_non_null(chain);
+    if (intermediate != NULL)
+        assert_true(sk_X509_push(chain, intermediate) > 0);
+    assert_int_equal(X509_STORE_add_cert(store, ca), 1);
+    assert_int_equal(X509_STORE_CTX_init(ctx, store, leaf, chain), 1);
+    (void)X509_verify_cert(ctx);
+    int result = X509_STORE_CTX_get_error(ctx);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    sk_X509_free(chain);
+    return result;
+}
+
+/* What the constraints buy: the CA's key cannot vouch for a name the server does not have, nor
+ * make an intermediate CA; names under a permitted DNS name still verify. */
+static void test_ca_key_cannot_issue_for_other_names_or_intermediates(void **state)
+{
+    (void)state;
+    X509 *ca = load_cert(shared_dir, CERTS_CA_CRT);
+    EVP_PKEY *ca_key = load_key(shared_dir, CERTS_CA_KEY);
+    EVP_PKEY *mid_key = NULL;
+
+    X509 *sub = issue_test_cert(ca, ca_key, "DNS:www.shop.example.com", false, NULL);
+    assert_int_equal(verify_chain(sub, NULL, ca), X509_V_OK);
+    X509 *evil = issue_test_cert(ca, ca_key, "DNS:bank.example.net", false, NULL);
+    assert_int_equal(verify_chain(evil, NULL, ca), X509_V_ERR_PERMITTED_VIOLATION);
+    X509 *evil_ip = issue_test_cert(ca, ca_key, "IP:192.0.2.8", false, NULL);
+    assert_int_equal(verify_chain(evil_ip, NULL, ca), X509_V_ERR_PERMITTED_VIOLATION);
+
+    X509 *mid = issue_test_cert(ca, ca_key, "DNS:shop.example.com", true, &mid_key);
+    X509 *leaf = issue_test_cert(mid, mid_key, "DNS:shop.example.com", false, NULL);
+    assert_int_equal(verify_chain(leaf, mid, ca), X509_V_ERR_PATH_LENGTH_EXCEEDED);
+
+    X509_free(leaf);
+    X509_free(mid);
+    X509_free(evil_ip);
+    X509_free(evil);
+    X509_free(sub);
+    EVP_PKEY_free(mid_key);
+    EVP_PKEY_free(ca_key);
+    X509_free(ca);
+}
+
+/* With ca_dir apart from dir, ca.key is written there and only there. */
+static void test_ca_key_goes_to_the_ca_directory(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], ca_dir[PATH_MAX], err[ERRLEN];
+    make_temp_dir(dir);
+    make_temp_dir(ca_dir);
+    assert_int_equal(certs_create(dir, ca_dir, NULL, 0, false, err, sizeof err), 0);
+    assert_int_equal(count_entries(dir), 4);
+    assert_int_equal(count_entries(ca_dir), 1);
+    assert_int_equal(file_mode(ca_dir, CERTS_CA_KEY), 0600);
+    char p[PATH_MAX];
+    path_in(dir, CERTS_CA_KEY, p);
+    assert_int_equal(access(p, F_OK), -1);
+    /* ca.key in the CA directory blocks a second run as any other file does. */
+    assert_int_equal(certs_create(dir, ca_dir, NULL, 0, false, err, sizeof err), -1);
+    assert_non_null(strstr(err, "ca.key already exists"));
+    remove_dir(dir);
+    remove_dir(ca_dir);
 }
 
 static void test_server_certificate_verifies_against_ca(void **state)
@@ -581,12 +751,12 @@ static void test_second_call_without_force_fails_and_changes_nothing(void **stat
     size_t before_len[N_ALL_FILES];
 
     make_temp_dir(dir);
-    assert_int_equal(certs_create(dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err), 0);
+    assert_int_equal(certs_create(dir, dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err), 0);
     for (size_t i = 0; i < N_ALL_FILES; i++)
         before[i] = slurp(dir, all_files[i], &before_len[i]);
 
     err[0] = '\0';
-    assert_int_equal(certs_create(dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err), -1);
+    assert_int_equal(certs_create(dir, dir, extra_sans, N_EXTRA_SANS, false, err, sizeof err), -1);
     assert_non_null(strstr(err, "ca.key already exists"));
 
     for (size_t i = 0; i < N_ALL_FILES; i++) {
@@ -608,7 +778,7 @@ static void test_any_one_existing_file_blocks_creation(void **state)
     fputs("placeholder\n", f);
     fclose(f);
 
-    assert_int_equal(certs_create(dir, NULL, 0, false, err, sizeof err), -1);
+    assert_int_equal(certs_create(dir, dir, NULL, 0, false, err, sizeof err), -1);
     assert_non_null(strstr(err, "server.csr already exists"));
     assert_int_equal(count_entries(dir), 1);
     assert_true(same_file_contents(dir, CERTS_SERVER_CSR, (const unsigned char *)"placeholder\n",
@@ -623,12 +793,12 @@ static void test_force_replaces_certificates(void **state)
     size_t old_crt_len, old_key_len;
 
     make_temp_dir(dir);
-    assert_int_equal(certs_create(dir, NULL, 0, false, err, sizeof err), 0);
+    assert_int_equal(certs_create(dir, dir, NULL, 0, false, err, sizeof err), 0);
     unsigned char *old_crt = slurp(dir, CERTS_CA_CRT, &old_crt_len);
     unsigned char *old_key = slurp(dir, CERTS_SERVER_KEY, &old_key_len);
     X509 *old_srv = load_cert(dir, CERTS_SERVER_CRT);
 
-    if (certs_create(dir, NULL, 0, true, err, sizeof err) != 0)
+    if (certs_create(dir, dir, NULL, 0, true, err, sizeof err) != 0)
         fail_msg("certs_create with force: %s", err);
     assert_false(same_file_contents(dir, CERTS_CA_CRT, old_crt, old_crt_len));
     assert_false(same_file_contents(dir, CERTS_SERVER_KEY, old_key, old_key_len));
@@ -663,7 +833,7 @@ static void test_failed_publish_leaves_no_temporary_files(void **state)
     assert_non_null(f);
     fclose(f);
 
-    assert_int_equal(certs_create(dir, NULL, 0, true, err, sizeof err), -1);
+    assert_int_equal(certs_create(dir, dir, NULL, 0, true, err, sizeof err), -1);
     assert_non_null(strstr(err, "cannot rename"));
     assert_non_null(strstr(err, "to server.crt"));
     /* the four files renamed before the failure plus the directory; no ".*.tmp" left */
@@ -708,7 +878,7 @@ static void test_invalid_sans_are_rejected_before_anything_is_written(void **sta
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *one[] = { "ok.example", bad[i] };
         err[0] = '\0';
-        int rc = certs_create(dir, one, 2, false, err, sizeof err);
+        int rc = certs_create(dir, dir, one, 2, false, err, sizeof err);
         if (rc != -1)
             fail_msg("SAN \"%s\" was accepted", bad[i]);
         assert_non_null(strstr(err, "invalid subjectAltName \""));
@@ -717,13 +887,13 @@ static void test_invalid_sans_are_rejected_before_anything_is_written(void **sta
     }
 
     const char *with_null[] = { "ok.example", NULL };
-    assert_int_equal(certs_create(dir, with_null, 2, false, err, sizeof err), -1);
+    assert_int_equal(certs_create(dir, dir, with_null, 2, false, err, sizeof err), -1);
     assert_string_equal(err, "subjectAltName 2 is missing (NULL)");
 
     const char *many[CERTS_MAX_EXTRA_SANS + 1];
     for (size_t i = 0; i < CERTS_MAX_EXTRA_SANS + 1; i++)
         many[i] = "ok.example";
-    assert_int_equal(certs_create(dir, many, CERTS_MAX_EXTRA_SANS + 1, false, err, sizeof err), -1);
+    assert_int_equal(certs_create(dir, dir, many, CERTS_MAX_EXTRA_SANS + 1, false, err, sizeof err), -1);
     assert_string_equal(err, "too many subjectAltNames: 65 (at most 64)");
     assert_int_equal(count_entries(dir), 0);
     remove_dir(dir);
@@ -738,7 +908,7 @@ static void test_wildcard_accepted_and_duplicates_dropped(void **state)
                                         "DNS:*.shop.example", "DNS:xn--bcher-kva.example" };
     char dir[PATH_MAX], err[ERRLEN];
     make_temp_dir(dir);
-    if (certs_create(dir, extras, 5, false, err, sizeof err) != 0)
+    if (certs_create(dir, dir, extras, 5, false, err, sizeof err) != 0)
         fail_msg("certs_create: %s", err);
     X509 *srv = load_cert(dir, CERTS_SERVER_CRT);
     assert_cert_sans(srv, want, 5);
@@ -752,12 +922,12 @@ static void test_missing_directory_fails_cleanly(void **state)
 {
     (void)state;
     char err[ERRLEN];
-    assert_int_equal(certs_create("/nonexistent/netshop-test", NULL, 0, false, err, sizeof err), -1);
+    assert_int_equal(certs_create("/nonexistent/netshop-test", "/nonexistent/netshop-test", NULL, 0, false, err, sizeof err), -1);
     assert_string_equal(err, "cannot open directory /nonexistent/netshop-test: "
                              "No such file or directory");
     /* A short error buffer is truncated and still terminated. */
     char tiny[8];
-    assert_int_equal(certs_create("/nonexistent/netshop-test", NULL, 0, false, tiny, sizeof tiny),
+    assert_int_equal(certs_create("/nonexistent/netshop-test", "/nonexistent/netshop-test", NULL, 0, false, tiny, sizeof tiny),
                      -1);
     assert_string_equal(tiny, "cannot ");
 }
@@ -983,6 +1153,184 @@ static void test_session_ticket_resumption(void **state)
     tls_ctx_free(s);
 }
 
+/* ---- ticket keys and the exporter check ----------------------------------------------------- */
+
+/* A client context capped at `version` (0: no cap) that verifies against the shared CA. */
+static SSL_CTX *client_ctx_max(int version)
+{
+    SSL_CTX *c = verifying_client_ctx(shared_dir);
+    if (version != 0)
+        assert_int_equal(SSL_CTX_set_max_proto_version(c, version), 1);
+    return c;
+}
+
+/* One handshake between c and s, resuming `sess` when not NULL; a message is read so that TLS 1.3
+ * tickets arrive. Returns the client's session afterwards (caller frees) and sets *reused. */
+static SSL_SESSION *connect_once(SSL_CTX *c, SSL_CTX *s, SSL_SESSION *sess, bool *reused)
+{
+    struct tls_pair p = make_pair(c, s, "localhost");
+    if (sess != NULL)
+        assert_int_equal(SSL_set_session(p.client, sess), 1);
+    assert_true(run_handshake(&p));
+    server_says(&p, "hello\n");
+    *reused = SSL_session_reused(p.client) == 1;
+    assert_int_equal(SSL_session_reused(p.server) == 1, *reused);
+    SSL_SESSION *got = SSL_get1_session(p.client);
+    assert_non_null(got);
+    free_pair(&p);
+    return got;
+}
+
+/* Do the two sessions carry the same ticket? */
+static bool same_ticket(const SSL_SESSION *a, const SSL_SESSION *b)
+{
+    const unsigned char *ta, *tb;
+    size_t la, lb;
+    SSL_SESSION_get0_ticket(a, &ta, &la);
+    SSL_SESSION_get0_ticket(b, &tb, &lb);
+    assert_true(la > 0 && lb > 0);
+    return la == lb && memcmp(ta, tb, la) == 0;
+}
+
+/* Audit 12(a): a ticket made under key k1 still resumes after one rotation (and, in TLS 1.2, comes
+ * back renewed under the new key), no longer after two; a ticket of the new key resumes. */
+static void ticket_rotation_for(int version)
+{
+    SSL_CTX *s = shared_server_ctx();
+    SSL_CTX *c = client_ctx_max(version);
+    bool reused;
+
+    SSL_SESSION *k1 = connect_once(c, s, NULL, &reused);
+    assert_false(reused);
+    assert_int_equal(SSL_SESSION_get_protocol_version(k1), version != 0 ? version : TLS1_3_VERSION);
+    assert_int_equal(SSL_SESSION_get_ticket_lifetime_hint(k1), TLS_TICKET_KEY_SECONDS);
+
+    /* Not due yet: a tick changes nothing; the ticket resumes and (TLS 1.2) is not renewed. */
+    tls_ticket_keys_tick(s);
+    SSL_SESSION *again = connect_once(c, s, k1, &reused);
+    assert_true(reused);
+    if (version == TLS1_2_VERSION)
+        assert_true(same_ticket(k1, again));
+    SSL_SESSION_free(again);
+
+    assert_int_equal(tls_ticket_keys_rotate(s), 0);
+    SSL_SESSION *k2 = connect_once(c, s, k1, &reused);
+    assert_true(reused);                      /* the previous key still decrypts */
+    assert_false(same_ticket(k1, k2));        /* and the ticket was renewed under the new key */
+
+    assert_int_equal(tls_ticket_keys_rotate(s), 0);
+    SSL_SESSION *fresh = connect_once(c, s, k1, &reused);
+    assert_false(reused);                     /* k1 is gone: full handshake */
+    SSL_SESSION_free(fresh);
+    SSL_SESSION *from_k2 = connect_once(c, s, k2, &reused);
+    assert_true(reused);                      /* k2 is the previous key now */
+    SSL_SESSION_free(from_k2);
+
+    SSL_SESSION_free(k2);
+    SSL_SESSION_free(k1);
+    SSL_CTX_free(c);
+    tls_ctx_free(s);
+}
+
+static void test_ticket_keys_rotate_tls13(void **state)
+{
+    (void)state;
+    ticket_rotation_for(0);
+}
+
+static void test_ticket_keys_rotate_tls12(void **state)
+{
+    (void)state;
+    ticket_rotation_for(TLS1_2_VERSION);
+}
+
+/* Two contexts have different ticket keys (not one process-wide key). */
+static void test_ticket_keys_are_per_context(void **state)
+{
+    (void)state;
+    SSL_CTX *s1 = shared_server_ctx(), *s2 = shared_server_ctx();
+    SSL_CTX *c = client_ctx_max(0);
+    bool reused;
+    SSL_SESSION *sess = connect_once(c, s1, NULL, &reused);
+    SSL_SESSION *other = connect_once(c, s2, sess, &reused);
+    assert_false(reused);
+    SSL_SESSION_free(other);
+    SSL_SESSION_free(sess);
+    SSL_CTX_free(c);
+    tls_ctx_free(s1);
+    tls_ctx_free(s2);
+}
+
+struct rotate_race {
+    SSL_CTX *s;
+    int rounds;
+};
+
+static void *rotate_thread(void *arg)
+{
+    struct rotate_race *r = arg;
+    for (int i = 0; i < r->rounds; i++) {
+        if (tls_ticket_keys_rotate(r->s) != 0)
+            return (void *)1;
+        tls_ticket_keys_tick(r->s);
+    }
+    return NULL;
+}
+
+/* Rotation from another thread while handshakes use the keys: every handshake completes (resumed
+ * or not); the sanitizer build checks the memory. */
+static void test_ticket_keys_rotate_while_handshaking(void **state)
+{
+    (void)state;
+    SSL_CTX *s = shared_server_ctx();
+    SSL_CTX *c = client_ctx_max(0);
+    struct rotate_race race = {s, 2000};
+    pthread_t t;
+    bool reused;
+    SSL_SESSION *sess = connect_once(c, s, NULL, &reused);
+    assert_int_equal(pthread_create(&t, NULL, rotate_thread, &race), 0);
+    for (int i = 0; i < 40; i++) {
+        SSL_SESSION *next = connect_once(c, s, sess, &reused);
+        SSL_SESSION_free(sess);
+        sess = next;
+    }
+    void *result = NULL;
+    assert_int_equal(pthread_join(t, &result), 0);
+    assert_null(result);
+    SSL_SESSION_free(sess);
+    SSL_CTX_free(c);
+    tls_ctx_free(s);
+}
+
+/* Audit 12(b): exported keys are used only when bound to the handshake. */
+static void test_exporter_is_safe_only_with_tls13_or_ems(void **state)
+{
+    (void)state;
+    SSL_CTX *s = shared_server_ctx();
+    struct {
+        int max_version;
+        bool no_ems;
+        bool want;
+    } cases[] = {
+        {0, false, true},                /* TLS 1.3 */
+        {TLS1_2_VERSION, false, true},   /* TLS 1.2 with extended master secret */
+        {TLS1_2_VERSION, true, false},   /* TLS 1.2 without: not safe */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        SSL_CTX *c = client_ctx_max(cases[i].max_version);
+        if (cases[i].no_ems)
+            SSL_CTX_set_options(c, SSL_OP_NO_EXTENDED_MASTER_SECRET);
+        struct tls_pair p = make_pair(c, s, "localhost");
+        assert_false(tls_exporter_is_safe(p.server)); /* before the handshake */
+        assert_true(run_handshake(&p));
+        assert_int_equal(tls_exporter_is_safe(p.server), cases[i].want);
+        free_pair(&p);
+        SSL_CTX_free(c);
+    }
+    assert_false(tls_exporter_is_safe(NULL));
+    tls_ctx_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -990,6 +1338,9 @@ int main(void)
         cmocka_unit_test(test_modes_do_not_depend_on_umask),
         cmocka_unit_test(test_keys_are_pkcs8_ec_p256),
         cmocka_unit_test(test_ca_certificate_fields),
+        cmocka_unit_test(test_ca_is_constrained_to_the_server_names),
+        cmocka_unit_test(test_ca_key_cannot_issue_for_other_names_or_intermediates),
+        cmocka_unit_test(test_ca_key_goes_to_the_ca_directory),
         cmocka_unit_test(test_server_certificate_verifies_against_ca),
         cmocka_unit_test(test_server_certificate_names),
         cmocka_unit_test(test_server_certificate_extensions_and_lifetime),
@@ -1010,6 +1361,11 @@ int main(void)
         cmocka_unit_test(test_handshake_tls12_picks_ecdsa_aead),
         cmocka_unit_test(test_handshake_refuses_tls11_and_unlisted_groups),
         cmocka_unit_test(test_session_ticket_resumption),
+        cmocka_unit_test(test_ticket_keys_rotate_tls13),
+        cmocka_unit_test(test_ticket_keys_rotate_tls12),
+        cmocka_unit_test(test_ticket_keys_are_per_context),
+        cmocka_unit_test(test_ticket_keys_rotate_while_handshaking),
+        cmocka_unit_test(test_exporter_is_safe_only_with_tls13_or_ems),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

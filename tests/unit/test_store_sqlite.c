@@ -270,6 +270,82 @@ static void test_open_files_are_private(void **state)
     store_close(b);
 }
 
+/* Audit 6: a symbolic link in place of the database (dangling or not) or of its WAL is refused,
+ * and nothing is created where it points. */
+static void test_open_refuses_symbolic_links(void **state)
+{
+    fixture_t *f = *state;
+    char link[160], target[160], err[256] = "";
+    path_in(f, "linked.db", link, sizeof link);
+    path_in(f, "target.db", target, sizeof target);
+    assert_int_equal(symlink(target, link), 0);
+    assert_null(store_open(link, err, sizeof err));
+    assert_non_null(strstr(err, "symbolic link"));
+    assert_int_equal(access(target, F_OK), -1);     /* dangling: the target was not created */
+
+    store_close(open_or_fail(target));              /* a real database behind the link */
+    assert_null(store_open(link, err, sizeof err));
+
+    char wal[192];
+    path_in(f, "walled.db", link, sizeof link);
+    store_close(open_or_fail(link));
+    snprintf(wal, sizeof wal, "%s-wal", link);
+    (void)unlink(wal);
+    assert_int_equal(symlink(target, wal), 0);
+    assert_null(store_open(link, err, sizeof err));
+    assert_non_null(strstr(err, "-wal is a symbolic link"));
+}
+
+/* Audit 6: a database left readable by others (as one made through a link was) is narrowed. */
+static void test_open_narrows_an_existing_database_to_owner_only(void **state)
+{
+    fixture_t *f = *state;
+    char path[160];
+    path_in(f, "wide.db", path, sizeof path);
+    store_close(open_or_fail(path));
+    assert_int_equal(chmod(path, 0644), 0);
+    store_t *st = open_or_fail(path);
+    assert_int_equal(file_mode(path), 0600);
+    store_close(st);
+}
+
+/* The POSIX (fcntl) locks this process holds, from /proc/locks. */
+static int own_posix_locks(void)
+{
+    FILE *f = fopen("/proc/locks", "r");
+    assert_non_null(f);
+    char line[256];
+    int n = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        int pid = 0;
+        char kind[16];
+        if (sscanf(line, "%*d: %15s %*s %*s %d", kind, &pid) == 2 && strcmp(kind, "POSIX") == 0
+            && pid == (int)getpid())
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Regression (found by test_crash while writing the audit-6 fix): store_open must not open and
+ * close an existing database, -wal or -shm file, since closing any descriptor of a file drops every
+ * POSIX lock this process holds on it: another connection's SQLite locks vanished (and with them
+ * the protection of its transaction against other processes). */
+static void test_open_keeps_other_connections_locks(void **state)
+{
+    fixture_t *f = *state;
+    sqlite3 *a = NULL;
+    assert_int_equal(sqlite3_open(f->path, &a), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(a, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    int before = own_posix_locks();
+    assert_true(before > 0);
+    store_t *b = open_or_fail(f->path);
+    assert_int_equal(own_posix_locks(), before);
+    store_close(b);
+    assert_int_equal(sqlite3_exec(a, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(a);
+}
+
 static void test_open_bad_path_reports_error(void **state)
 {
     fixture_t *f = *state;
@@ -1087,6 +1163,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_open_creates_schema),
         T(test_open_files_are_private),
+        T(test_open_refuses_symbolic_links),
+        T(test_open_narrows_an_existing_database_to_owner_only),
+        T(test_open_keeps_other_connections_locks),
         T(test_open_bad_path_reports_error),
         T(test_open_refuses_newer_schema),
         T(test_open_upgrades_schema_v1),
