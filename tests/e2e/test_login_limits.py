@@ -7,31 +7,16 @@ to its own failures on that account; any other attempt answers to the failures o
 (all accounts) and of the account (all unknown sources). So an attacker can neither lock the
 owner out of a source they used before, nor shut out a shared address's known users."""
 
-import socket
 import time
 
-from harness import SOCKET_TIMEOUT, HarnessError, ServerTestCase, ShopConn, tls_context
+from harness import SOCKET_TIMEOUT, HarnessError, ServerTestCase, ShopConn
 
 MAX_FAILURES = 5   # --login-failures default
 
 
-class SourceConn(ShopConn):
+def SourceConn(port, ca, source, timeout=SOCKET_TIMEOUT):
     """A ShopConn whose TCP connection comes from the local address `source`."""
-
-    def __init__(self, port, ca, source, timeout=SOCKET_TIMEOUT):
-        self.timeout = timeout
-        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout,
-                                       source_address=(source, 0))
-        try:
-            self.sock = tls_context(ca).wrap_socket(raw, server_hostname="localhost")
-        except BaseException:
-            raw.close()
-            raise
-        self.sock.settimeout(timeout)
-        self.buf = b""
-        self.eof = False
-        self.greeting_raw = self.read_line()
-        self.greeting = self.greeting_raw[:-1].decode("utf-8")
+    return ShopConn(port, ca, timeout=timeout, source=source)
 
 
 class LoginLimitsTest(ServerTestCase):
