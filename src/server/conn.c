@@ -70,7 +70,7 @@ struct conn {
     bool peer_done;             /* the client half-closed: answer what is buffered, then close */
     struct event *handshake_deadline; /* closes a handshake that takes too long, however active */
     int64_t last_progress;      /* monotonic seconds: last byte in, byte out or outcome back */
-    struct evbuffer_cb_entry *out_cb; /* counts our output in srv->output_pending */
+    struct evbuffer_cb_entry *out_cb; /* counts our output in w->output_pending */
     size_t out_counted;         /* bytes of output counted there */
     netaddr_prefix_t prefix;    /* the client's source prefix (per-address limits) */
     session_t session;
@@ -88,6 +88,23 @@ static int64_t now_secs(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (int64_t)ts.tv_sec;
+}
+
+/* Reply bytes waiting: each worker counts its own connections' (only its thread writes the
+ * counter, so no read-modify-write crosses cores on the hot path); the budget check, which runs
+ * only for a connection with more than OUTPUT_FLOOR waiting, adds them up. */
+static void count_output(worker_t *w, ptrdiff_t delta)
+{
+    size_t now = atomic_load_explicit(&w->output_pending, memory_order_relaxed);
+    atomic_store_explicit(&w->output_pending, now + (size_t)delta, memory_order_relaxed);
+}
+
+static size_t output_pending_total(server_t *srv)
+{
+    size_t total = 0;
+    for (int i = 0; i < srv->nworkers; i++)
+        total += atomic_load_explicit(&srv->workers[i]->output_pending, memory_order_relaxed);
+    return total;
 }
 
 static const char *state_name(conn_state_t s)
@@ -127,7 +144,7 @@ static void conn_kill(conn_t *c)
     set_state(c, CONN_DEAD);
     cancel_handshake_deadline(c);
     evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
-    atomic_fetch_sub(&w->srv->output_pending, c->out_counted);
+    count_output(w, -(ptrdiff_t)c->out_counted);
     c->out_counted = 0;
     bufferevent_free(c->bev);
     c->bev = NULL;
@@ -334,8 +351,7 @@ static bool output_full(conn_t *c)
     size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
     if (out > srv->cfg.output_limit)
         return true;
-    if (out <= OUTPUT_FLOOR || atomic_load_explicit(&srv->output_pending, memory_order_relaxed) <=
-                                   srv->cfg.output_budget)
+    if (out <= OUTPUT_FLOOR || output_pending_total(srv) <= srv->cfg.output_budget)
         return false;
     if (!atomic_exchange(&srv->output_budget_warned, true))
         log_warn("replies pending over all connections passed --output-budget %zu bytes: connections "
@@ -539,10 +555,7 @@ static void on_output_change(struct evbuffer *buf, const struct evbuffer_cb_info
     size_t now_len = info->orig_size + info->n_added - info->n_deleted;
     if (info->n_deleted)
         c->last_progress = now_secs();
-    if (now_len >= c->out_counted)
-        atomic_fetch_add_explicit(&c->w->srv->output_pending, now_len - c->out_counted, memory_order_relaxed);
-    else
-        atomic_fetch_sub_explicit(&c->w->srv->output_pending, c->out_counted - now_len, memory_order_relaxed);
+    count_output(c->w, (ptrdiff_t)now_len - (ptrdiff_t)c->out_counted);
     c->out_counted = now_len;
 }
 
@@ -639,6 +652,6 @@ void conn_sweep(worker_t *w)
     if (killed)
         log_warn("worker %d: closed %zu connections that made no progress for %lld seconds", w->index,
                  killed, (long long)limit);
-    if (atomic_load_explicit(&w->srv->output_pending, memory_order_relaxed) <= cfg->output_budget / 2)
+    if (output_pending_total(w->srv) <= cfg->output_budget / 2)
         atomic_store(&w->srv->output_budget_warned, false);
 }

@@ -37,7 +37,6 @@ typedef struct server {
     int port;                 /* the port actually bound */
     atomic_int connections;   /* open TLS connections, all workers */
     peer_limit_t *peer_limits; /* open TLS connections per source prefix, all workers */
-    atomic_size_t output_pending; /* reply bytes waiting in connections' output, all workers */
     atomic_bool output_budget_warned; /* the over-budget warning is said once per episode */
     udp_rate_t *udp_rate;     /* anonymous datagrams without a token, per source prefix */
     bool demo;

@@ -106,6 +106,7 @@ worker_t *worker_new(server_t *srv, int index, int tcp_fd, int udp_fd, char *err
         return NULL;
     }
     atomic_init(&w->steered_waiting, 0);
+    atomic_init(&w->output_pending, 0);
     w->index = index;
     w->srv = srv;
     w->base = event_base_new();

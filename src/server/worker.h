@@ -35,6 +35,8 @@ typedef struct worker {
     bool draining;             /* stopping: no new connections, exit when conns is empty */
     struct event *drain_timer; /* forces the exit if connections do not finish in time */
     struct event *watchdog;    /* conn_sweep once a second */
+    atomic_size_t output_pending; /* reply bytes waiting in this worker's connections (written by
+                                     its thread only, read by all: conn.c's output budget) */
     atomic_size_t steered_waiting; /* datagrams other workers put in this mailbox, not yet
                                       handled (the one field other threads write; udp.c) */
 } worker_t;
