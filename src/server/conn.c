@@ -143,7 +143,8 @@ static void conn_kill(conn_t *c)
     worker_t *w = c->w;
     set_state(c, CONN_DEAD);
     cancel_handshake_deadline(c);
-    evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
+    if (c->out_cb)
+        evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
     count_output(w, -(ptrdiff_t)c->out_counted);
     c->out_counted = 0;
     bufferevent_free(c->bev);
@@ -360,10 +361,10 @@ static bool output_full(conn_t *c)
 }
 
 /* Flow control. Reading is on while the connection can take more requests: input below
- * read_high_water and replies below output_limit (output_full). This is done here, not with a libevent read
- * watermark: with bufferevent_openssl a read watermark can strand decrypted bytes inside OpenSSL,
- * where no socket event will ever fetch them (libevent issue #854); without one, every read event
- * drains OpenSSL's buffer into the input evbuffer. */
+ * read_high_water and replies within their limits (output_full). This is done here, not with a
+ * libevent read watermark: with bufferevent_openssl a read watermark can strand decrypted bytes
+ * inside OpenSSL, where no socket event will ever fetch them (libevent issue #854); without one,
+ * every read event drains OpenSSL's buffer into the input evbuffer. */
 static void update_reading(conn_t *c)
 {
     if ((c->state != CONN_READY && c->state != CONN_WAITING) || c->peer_done)

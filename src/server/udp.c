@@ -19,6 +19,8 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
+#include "core/netaddr.h"
+#include "core/token_bucket.h"
 #include "proto/shop1.h"
 #include "proto/udp_seal.h"
 #include "proto/udp_wire.h"
@@ -28,8 +30,6 @@
 #include "server/page_cache.h"
 #include "server/session_map.h"
 #include "server/udp_rate.h"
-#include "core/netaddr.h"
-#include "core/token_bucket.h"
 #include "server/worker.h"
 
 #define UDP_BATCH 32
