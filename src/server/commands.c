@@ -494,7 +494,9 @@ static void cmd_quit(request_ctx_t *r, const shop1_request_t *req)
 
 /* What each verb does: the one place a verb's handler is named. What the protocol says of the
  * verb (arity, login, transports) is its row in the command table (shop1.h), checked before
- * the handler runs. commands_check_table() fails start-up when a verb has no handler. */
+ * the handler runs: a handler of a SHOP1_VERB_LOGIN verb runs only in a logged-in session, and
+ * one of a SHOP1_VERB_TLS_ONLY verb never for a datagram. commands_check_table() fails start-up
+ * when a verb has no handler. */
 typedef void (*command_handler_t)(request_ctx_t *r, const shop1_request_t *req);
 
 static const command_handler_t HANDLERS[SHOP1_VERB_COUNT] = {
