@@ -53,27 +53,43 @@ static const char *const error_names[SHOP1_ERROR_COUNT] = {
     [SHOP1_ERR_INTERNAL] = "INTERNAL",
 };
 
-/* One verb: its wire word, its usage text (the BAD_REQUEST text for a wrong argument count)
- * and how many arguments it takes. BROWSE's "rest of the line" is checked apart. */
-typedef struct {
-    const char *name;
-    const char *usage;
-    size_t min_args;
-    size_t max_args;
-} verb_spec_t;
-
-static const verb_spec_t verb_specs[SHOP1_VERB_COUNT] = {
-    [SHOP1_LOGIN] = {"LOGIN", "usage: LOGIN <user> <password>", 2, 2},
-    [SHOP1_LOGOUT] = {"LOGOUT", "usage: LOGOUT (no arguments)", 0, 0},
-    [SHOP1_QUIT] = {"QUIT", "usage: QUIT (no arguments)", 0, 0},
-    [SHOP1_PING] = {"PING", "usage: PING [<token>]", 0, 1},
-    [SHOP1_HELP] = {"HELP", "usage: HELP (no arguments)", 0, 0},
-    [SHOP1_CATEGORIES] = {"CATEGORIES", "usage: CATEGORIES (no arguments)", 0, 0},
-    [SHOP1_BROWSE] = {"BROWSE", "usage: BROWSE <category>", 1, SIZE_MAX},
-    [SHOP1_ITEM] = {"ITEM", "usage: ITEM <sno>", 1, 1},
-    [SHOP1_BUY] = {"BUY", "usage: BUY <sno> <qty> [<request-id>]", 2, 3},
-    [SHOP1_RECEIPT] = {"RECEIPT", "usage: RECEIPT [<order-id>]", 0, 1},
-    [SHOP1_ORDERS] = {"ORDERS", "usage: ORDERS (no arguments)", 0, 0},
+/* The command table (shop1.h): one row per verb, in enum order, which is also HELP's order.
+ * The flags are docs/PROTOCOL.md's rules: §3 (LOGIN), §7.2 (ANON_UDP), §7.3 (TLS_ONLY). */
+static const shop1_verb_info_t verb_table[SHOP1_VERB_COUNT] = {
+    /* verb, name, usage, min and max arguments, HELP's arguments and text, flags */
+    [SHOP1_LOGIN] = {SHOP1_LOGIN, "LOGIN", "usage: LOGIN <user> <password>", 2, 2,
+                   "<user> <password>", "log in; starts a session with its own order",
+                   SHOP1_VERB_TLS_ONLY},
+    [SHOP1_LOGOUT] = {SHOP1_LOGOUT, "LOGOUT", "usage: LOGOUT (no arguments)", 0, 0,
+                   "", "end the session and close its order",
+                   SHOP1_VERB_LOGIN | SHOP1_VERB_TLS_ONLY},
+    [SHOP1_QUIT] = {SHOP1_QUIT, "QUIT", "usage: QUIT (no arguments)", 0, 0,
+                   "", "end the session and the connection",
+                   SHOP1_VERB_TLS_ONLY},
+    [SHOP1_PING] = {SHOP1_PING, "PING", "usage: PING [<token>]", 0, 1,
+                   "", "check the server is alive",
+                   SHOP1_VERB_ANON_UDP},
+    [SHOP1_HELP] = {SHOP1_HELP, "HELP", "usage: HELP (no arguments)", 0, 0,
+                   "", "list the commands",
+                   SHOP1_VERB_TLS_ONLY},
+    [SHOP1_CATEGORIES] = {SHOP1_CATEGORIES, "CATEGORIES", "usage: CATEGORIES (no arguments)", 0, 0,
+                   "", "list the categories",
+                   SHOP1_VERB_ANON_UDP | SHOP1_VERB_CACHEABLE},
+    [SHOP1_BROWSE] = {SHOP1_BROWSE, "BROWSE", "usage: BROWSE <category>", 1, SHOP1_ARGS_REST,
+                   "<category number or name>", "list a category's items with stock and price",
+                   SHOP1_VERB_ANON_UDP | SHOP1_VERB_CACHEABLE},
+    [SHOP1_ITEM] = {SHOP1_ITEM, "ITEM", "usage: ITEM <sno>", 1, 1,
+                   "<sno>", "show one item",
+                   SHOP1_VERB_ANON_UDP | SHOP1_VERB_CACHEABLE},
+    [SHOP1_BUY] = {SHOP1_BUY, "BUY", "usage: BUY <sno> <qty> [<request-id>]", 2, 3,
+                   "<sno> <qty> [<request-id>]", "buy for this session's order (idempotent with an id)",
+                   SHOP1_VERB_LOGIN | SHOP1_VERB_WRITE},
+    [SHOP1_RECEIPT] = {SHOP1_RECEIPT, "RECEIPT", "usage: RECEIPT [<order-id>]", 0, 1,
+                   "[<order-id>]", "this session's receipt, or a past order's",
+                   SHOP1_VERB_LOGIN},
+    [SHOP1_ORDERS] = {SHOP1_ORDERS, "ORDERS", "usage: ORDERS (no arguments)", 0, 0,
+                   "", "list your orders, newest first",
+                   SHOP1_VERB_LOGIN},
 };
 
 const char *shop1_error_name(shop1_error_t code)
@@ -97,13 +113,45 @@ shop1_error_t shop1_error_from_name(const char *name, size_t len)
     return SHOP1_ERROR_COUNT;
 }
 
-/* "UNKNOWN" for out-of-range values. */
-const char *shop1_verb_name(shop1_verb_t verb)
+const shop1_verb_info_t *shop1_verb_info(shop1_verb_t verb)
 {
     int v = (int)verb;
     if (v < 0 || v >= (int)SHOP1_VERB_COUNT)
-        return "UNKNOWN";
-    return verb_specs[v].name;
+        return NULL;
+    return &verb_table[v];
+}
+
+bool shop1_verb_has(shop1_verb_t verb, unsigned flags)
+{
+    const shop1_verb_info_t *info = shop1_verb_info(verb);
+    return info != NULL && (info->flags & flags) == flags;
+}
+
+size_t shop1_verb_list(unsigned flags, char *out, size_t cap)
+{
+    size_t total = 0;
+    for (int v = 0; v < (int)SHOP1_VERB_COUNT; v++)
+        total += (verb_table[v].flags & flags) == flags;
+    size_t n = 0, len = 0;
+    if (cap > 0)
+        out[0] = '\0';
+    for (int v = 0; v < (int)SHOP1_VERB_COUNT && len < cap; v++) {
+        if ((verb_table[v].flags & flags) != flags)
+            continue;
+        const char *sep = n == 0 ? "" : n + 1 == total ? " and " : ", ";
+        int w = snprintf(out + len, cap - len, "%s%s", sep, verb_table[v].name);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+        n++;
+    }
+    return total;
+}
+
+const char *shop1_verb_name(shop1_verb_t verb)
+{
+    const shop1_verb_info_t *info = shop1_verb_info(verb);
+    return info ? info->name : "UNKNOWN";
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -240,7 +288,7 @@ static char *skip_word(char *p, const char *end)
 static shop1_verb_t find_verb(const char *word, size_t len)
 {
     for (int v = 0; v < (int)SHOP1_VERB_COUNT; v++) {
-        const char *name = verb_specs[v].name;
+        const char *name = verb_table[v].name;
         if (strlen(name) != len)
             continue;
         size_t i = 0;
@@ -447,7 +495,7 @@ shop1_error_t shop1_parse_request(char *line, size_t len, shop1_request_t *req,
         rest = p + 1;
     }
 
-    const verb_spec_t *spec = &verb_specs[verb];
+    const shop1_verb_info_t *spec = &verb_table[verb];
     shop1_error_t rc = SHOP1_OK;
     if (verb == SHOP1_BROWSE) {
         req->category = collapse_blanks(rest, end);

@@ -58,8 +58,53 @@ typedef enum {
 const char *shop1_error_name(shop1_error_t code);
 /* The code for a wire word, or SHOP1_ERROR_COUNT when unknown. */
 shop1_error_t shop1_error_from_name(const char *name, size_t len);
-/* The wire word of a verb ("BUY"). */
+/* The wire word of a verb ("BUY"); "UNKNOWN" for out-of-range values. */
 const char *shop1_verb_name(shop1_verb_t verb);
+
+/* --- The command table: what the protocol says of each verb (docs/PROTOCOL.md §3, §4, §7).
+ * One row per verb in shop1.c is the only place these facts are written; the parser (names,
+ * arity, usage), the server's HELP, its login check, the UDP rules and the page cache read
+ * them from here. The server keeps only what each verb does (commands.c, one handler per
+ * verb). To add a verb: its enum value above, its row in shop1.c, its handler in commands.c. */
+
+/* Flags of a verb (shop1_verb_info_t.flags). */
+typedef enum {
+    SHOP1_VERB_LOGIN = 1u << 0,     /* needs a login, else ERR AUTH_REQUIRED (§3) */
+    SHOP1_VERB_TLS_ONLY = 1u << 1,  /* refused in datagrams: "not available over UDP" (§7.3) */
+    SHOP1_VERB_ANON_UDP = 1u << 2,  /* allowed in anonymous datagrams (§7.2) */
+    SHOP1_VERB_CACHEABLE = 1u << 3, /* its anonymous reply shows only the frozen catalog and the
+                                       stock: a server may keep it while that stock is current */
+    SHOP1_VERB_WRITE = 1u << 4,     /* a purchase: changes stock and orders; its reply is one
+                                       outcome, never paged (a datagram asking page > 0 is refused) */
+    SHOP1_VERB_ADMIN = 1u << 5,     /* reserved for operator verbs; no verb has it yet */
+} shop1_verb_flag_t;
+
+/* Arity of a verb whose one argument is the rest of the line (BROWSE's category). */
+#define SHOP1_ARGS_REST SIZE_MAX
+
+/* One row of the command table. Static storage: valid for the life of the program. */
+typedef struct {
+    shop1_verb_t verb;
+    const char *name;        /* the wire word, upper case ("BUY"); matched ignoring case */
+    const char *usage;       /* the text of ERR BAD_REQUEST for a wrong argument count */
+    size_t min_args;         /* argument count allowed: min_args..max_args */
+    size_t max_args;         /* SHOP1_ARGS_REST: one argument, the rest of the line */
+    const char *help_args;   /* HELP's second field ("<sno> <qty> [<request-id>]"; may be "") */
+    const char *help_text;   /* HELP's third field: what the verb does */
+    unsigned flags;          /* shop1_verb_flag_t bits */
+} shop1_verb_info_t;
+
+/* The row of a verb, or NULL for out-of-range values (SHOP1_VERB_COUNT included). */
+const shop1_verb_info_t *shop1_verb_info(shop1_verb_t verb);
+/* True when the verb's row has every bit of flags; false for out-of-range verbs. */
+bool shop1_verb_has(shop1_verb_t verb, unsigned flags);
+
+/* Room for shop1_verb_list of any set of verbs: every name with its separator, and the NUL. */
+#define SHOP1_VERB_LIST_MAX 160
+/* Writes the names of the verbs having every bit of flags, in table order, as an English list
+ * ("PING, CATEGORIES, BROWSE and ITEM"; "" when none) into out[0..cap), NUL-terminated and cut
+ * to fit. Returns how many verbs have those flags. */
+size_t shop1_verb_list(unsigned flags, char *out, size_t cap);
 
 /* One parsed request. String members point into the line buffer given to shop1_parse_request
  * (which is modified in place) and live as long as it does. */

@@ -19,26 +19,6 @@
 
 #define ORDERS_LIST_MAX 100
 
-typedef struct {
-    shop1_verb_t verb;
-    const char *args;
-    const char *description;
-} help_entry_t;
-
-static const help_entry_t HELP[] = {
-    {SHOP1_LOGIN, "<user> <password>", "log in; starts a session with its own order"},
-    {SHOP1_LOGOUT, "", "end the session and close its order"},
-    {SHOP1_QUIT, "", "end the session and the connection"},
-    {SHOP1_PING, "", "check the server is alive"},
-    {SHOP1_HELP, "", "list the commands"},
-    {SHOP1_CATEGORIES, "", "list the categories"},
-    {SHOP1_BROWSE, "<category number or name>", "list a category's items with stock and price"},
-    {SHOP1_ITEM, "<sno>", "show one item"},
-    {SHOP1_BUY, "<sno> <qty> [<request-id>]", "buy for this session's order (idempotent with an id)"},
-    {SHOP1_RECEIPT, "[<order-id>]", "this session's receipt, or a past order's"},
-    {SHOP1_ORDERS, "", "list your orders, newest first"},
-};
-
 static server_t *srv_of(request_ctx_t *r) { return r->w->srv; }
 
 static int digits(request_ctx_t *r) { return srv_of(r)->currency.minor_digits; }
@@ -64,22 +44,33 @@ static void item_row(request_ctx_t *r, const catalog_item_t *item)
     shop1_row_money(out, catalog_item_price(item), digits(r));
 }
 
-static void cmd_help(request_ctx_t *r)
+/* One row per verb of the command table (shop1.h), in its order. */
+static void cmd_help(request_ctx_t *r, const shop1_request_t *req)
 {
+    (void)req;
     shop1_buf_t *out = r->out;
-    size_t n = sizeof HELP / sizeof HELP[0];
-    for (size_t i = 0; i < n; i++) {
+    size_t n = 0;
+    for (int v = 0; v < (int)SHOP1_VERB_COUNT; v++) {
+        const shop1_verb_info_t *info = shop1_verb_info((shop1_verb_t)v);
         shop1_row_begin(out);
-        shop1_row_str(out, shop1_verb_name(HELP[i].verb));
-        shop1_row_str(out, HELP[i].args);
-        shop1_row_str(out, HELP[i].description);
+        shop1_row_str(out, info->name);
+        shop1_row_str(out, info->help_args);
+        shop1_row_str(out, info->help_text);
         shop1_row_end(out);
+        n++;
     }
     shop1_ok(out, "%zu commands", n);
 }
 
-static void cmd_categories(request_ctx_t *r)
+static void cmd_ping(request_ctx_t *r, const shop1_request_t *req)
 {
+    (void)req;
+    shop1_ok(r->out, "PONG");
+}
+
+static void cmd_categories(request_ctx_t *r, const shop1_request_t *req)
+{
+    (void)req;
     const catalog_t *cat = srv_of(r)->catalog;
     shop1_buf_t *out = r->out;
     size_t n = catalog_category_count(cat);
@@ -94,8 +85,9 @@ static void cmd_categories(request_ctx_t *r)
     shop1_ok(out, "%zu categories", n);
 }
 
-static void cmd_browse(request_ctx_t *r, const char *query)
+static void cmd_browse(request_ctx_t *r, const shop1_request_t *req)
 {
+    const char *query = req->category;
     const catalog_t *cat = srv_of(r)->catalog;
     const catalog_category_t *k = catalog_find_category(cat, query);
     if (!k) {
@@ -109,8 +101,9 @@ static void cmd_browse(request_ctx_t *r, const char *query)
     shop1_ok(r->out, "%zu items in %s", k->item_count, k->name);
 }
 
-static void cmd_item(request_ctx_t *r, int sno)
+static void cmd_item(request_ctx_t *r, const shop1_request_t *req)
 {
+    int sno = req->sno;
     const catalog_t *cat = srv_of(r)->catalog;
     const catalog_item_t *item = catalog_find_item(cat, sno);
     if (!item) {
@@ -329,10 +322,10 @@ static bool buy_pending(const session_t *s, const char *request_id)
     return false;
 }
 
-static void cmd_buy(request_ctx_t *r, const shop1_request_t *req, const char *request_id)
+/* A BUY without its own request id takes the datagram's (r->udp_request_id), if any. */
+static void cmd_buy(request_ctx_t *r, const shop1_request_t *req)
 {
-    if (!require_login(r))
-        return;
+    const char *request_id = req->request_id ? req->request_id : r->udp_request_id;
     worker_t *w = r->w;
     if (!catalog_find_item(w->srv->catalog, req->sno)) {
         shop1_err(r->out, SHOP1_ERR_NO_SUCH_ITEM, "no item %d", req->sno);
@@ -386,8 +379,6 @@ static const char *status_word(const store_order_t *o) { return o->open ? "open"
 
 static void cmd_receipt(request_ctx_t *r, const shop1_request_t *req)
 {
-    if (!require_login(r))
-        return;
     session_t *s = r->session;
     shop1_buf_t *out = r->out;
     const currency_t *cur = &srv_of(r)->currency;
@@ -428,10 +419,9 @@ static void cmd_receipt(request_ctx_t *r, const shop1_request_t *req)
              cur->code);
 }
 
-static void cmd_orders(request_ctx_t *r)
+static void cmd_orders(request_ctx_t *r, const shop1_request_t *req)
 {
-    if (!require_login(r))
-        return;
+    (void)req;
     shop1_buf_t *out = r->out;
     store_t *st = r->w->store;
     store_order_t *orders = NULL;
@@ -487,36 +477,67 @@ void commands_udp_request_id(uint64_t datagram_request_id, char out[static ORDER
     snprintf(out, ORDER_REQUEST_ID_MAX + 1, "udp.%016" PRIx64, datagram_request_id);
 }
 
+static void cmd_logout(request_ctx_t *r, const shop1_request_t *req)
+{
+    (void)req;
+    commands_end_session(r->w, r->session);
+    shop1_ok(r->out, "logged out");
+}
+
+static void cmd_quit(request_ctx_t *r, const shop1_request_t *req)
+{
+    (void)req;
+    commands_end_session(r->w, r->session);
+    shop1_ok(r->out, "bye");
+    r->ops->close_after_reply(r);
+}
+
+/* What each verb does: the one place a verb's handler is named. What the protocol says of the
+ * verb (arity, login, transports) is its row in the command table (shop1.h), checked before
+ * the handler runs: a handler of a SHOP1_VERB_LOGIN verb runs only in a logged-in session, and
+ * one of a SHOP1_VERB_TLS_ONLY verb never for a datagram. commands_check_table() fails start-up
+ * when a verb has no handler. */
+typedef void (*command_handler_t)(request_ctx_t *r, const shop1_request_t *req);
+
+static const command_handler_t HANDLERS[SHOP1_VERB_COUNT] = {
+    [SHOP1_LOGIN] = cmd_login,
+    [SHOP1_LOGOUT] = cmd_logout,
+    [SHOP1_QUIT] = cmd_quit,
+    [SHOP1_PING] = cmd_ping,
+    [SHOP1_HELP] = cmd_help,
+    [SHOP1_CATEGORIES] = cmd_categories,
+    [SHOP1_BROWSE] = cmd_browse,
+    [SHOP1_ITEM] = cmd_item,
+    [SHOP1_BUY] = cmd_buy,
+    [SHOP1_RECEIPT] = cmd_receipt,
+    [SHOP1_ORDERS] = cmd_orders,
+};
+
+shop1_verb_t commands_check_table(void)
+{
+    for (int v = 0; v < (int)SHOP1_VERB_COUNT; v++) {
+        const shop1_verb_info_t *info = shop1_verb_info((shop1_verb_t)v);
+        if (!HANDLERS[v] || !info || info->verb != (shop1_verb_t)v)
+            return (shop1_verb_t)v;
+    }
+    return SHOP1_VERB_COUNT;
+}
+
+/* The table's rules in order: the transport (TLS_ONLY), then the login (LOGIN), then the
+ * handler. */
 void commands_execute(request_ctx_t *r, const shop1_request_t *req)
 {
-    if (r->udp && (req->verb == SHOP1_LOGIN || req->verb == SHOP1_LOGOUT || req->verb == SHOP1_QUIT ||
-                   req->verb == SHOP1_HELP)) {
-        shop1_err(r->out, SHOP1_ERR_BAD_REQUEST, "%s is not available over UDP; use TLS",
-                  shop1_verb_name(req->verb));
+    const shop1_verb_info_t *info = shop1_verb_info(req->verb);
+    command_handler_t handler = info ? HANDLERS[req->verb] : NULL;
+    if (!handler) {
+        shop1_err(r->out, SHOP1_ERR_INTERNAL, "unhandled command");
         return;
     }
-    switch (req->verb) {
-    case SHOP1_LOGIN: cmd_login(r, req); return;
-    case SHOP1_LOGOUT:
-        if (!require_login(r))
-            return;
-        commands_end_session(r->w, r->session);
-        shop1_ok(r->out, "logged out");
+    if (r->udp && (info->flags & SHOP1_VERB_TLS_ONLY)) {
+        shop1_err(r->out, SHOP1_ERR_BAD_REQUEST, "%s is not available over UDP; use TLS", info->name);
         return;
-    case SHOP1_QUIT:
-        commands_end_session(r->w, r->session);
-        shop1_ok(r->out, "bye");
-        r->ops->close_after_reply(r);
-        return;
-    case SHOP1_PING: shop1_ok(r->out, "PONG"); return;
-    case SHOP1_HELP: cmd_help(r); return;
-    case SHOP1_CATEGORIES: cmd_categories(r); return;
-    case SHOP1_BROWSE: cmd_browse(r, req->category); return;
-    case SHOP1_ITEM: cmd_item(r, req->sno); return;
-    case SHOP1_BUY: cmd_buy(r, req, req->request_id ? req->request_id : r->udp_request_id); return;
-    case SHOP1_RECEIPT: cmd_receipt(r, req); return;
-    case SHOP1_ORDERS: cmd_orders(r); return;
-    case SHOP1_VERB_COUNT: break;
     }
-    shop1_err(r->out, SHOP1_ERR_INTERNAL, "unhandled command");
+    if ((info->flags & SHOP1_VERB_LOGIN) && !require_login(r))
+        return;
+    handler(r, req);
 }

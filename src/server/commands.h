@@ -64,7 +64,7 @@ struct request_ctx {
     session_t *session;     /* the session it acts in; an anonymous datagram has a logged-out one */
     const char *peer;       /* source address, the failed-login rate-limit key */
     shop1_buf_t *out;       /* the reply goes here */
-    bool udp;               /* arrived as a datagram: LOGIN, LOGOUT, QUIT, HELP not allowed */
+    bool udp;               /* arrived as a datagram: SHOP1_VERB_TLS_ONLY verbs refused */
     const char *udp_request_id; /* BUY's request id when the command has none (UDP), or NULL */
     bool no_reply;          /* set by commands_execute: a datagram BUY the server could not queue
                                is dropped without a reply (see cmd_buy) */
@@ -73,6 +73,10 @@ struct request_ctx {
 /* Runs one parsed request: writes the reply into *r->out now, or calls r->ops->suspend and
  * later writes the reply and calls r->ops->resume. */
 void commands_execute(request_ctx_t *r, const shop1_request_t *req);
+
+/* The first verb without a handler or whose command-table row is not its own, or
+ * SHOP1_VERB_COUNT when every verb has both: checked once at start-up. */
+shop1_verb_t commands_check_table(void);
 
 /* Ends a login session, if any: its order is closed through the committer, purchases still
  * waiting to be submitted are answered with an error (nothing bought). Idempotent. */

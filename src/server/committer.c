@@ -271,10 +271,14 @@ static void run_batch(committer_t *cm, commit_job_t *batch)
     int64_t now = (int64_t)time(NULL);
     bool ok = store_begin(cm->store) == STORE_OK;
     for (commit_job_t *j = batch; ok && j; j = j->qnext) {
-        if (j->kind == COMMIT_BUY)
+        switch (j->kind) { /* no default: -Wswitch names a new kind left unhandled */
+        case COMMIT_BUY:
             ok = apply_buy(cm, j, now);
-        else
+            break;
+        case COMMIT_CLOSE_ORDER:
             ok = store_order_close(cm->store, j->order_id, now) != STORE_ERROR;
+            break;
+        }
     }
     /* Refused outcomes expire (PROTOCOL.md, BUY): a few at a time, in the batch's transaction. */
     if (ok && now >= cm->next_prune_at) {

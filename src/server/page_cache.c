@@ -131,9 +131,14 @@ static size_t category_index(const page_cache_t *pc, const catalog_category_t *k
     return pc->ncategories; /* not reached: k came from this catalog */
 }
 
+/* Which verbs may be kept is the command table's SHOP1_VERB_CACHEABLE; how each one's reply is
+ * keyed (which entry, which items it shows) is this cache's, below. A cacheable verb without a
+ * key here is rendered every time, as any other request. */
 const shop1_buf_t *page_cache_reply(page_cache_t *pc, const shop1_request_t *req, page_cache_render_t render,
                                     void *arg)
 {
+    if (!shop1_verb_has(req->verb, SHOP1_VERB_CACHEABLE))
+        return NULL;
     switch (req->verb) {
     case SHOP1_CATEGORIES:
         return serve(pc, &pc->categories, render, arg);
@@ -154,7 +159,7 @@ const shop1_buf_t *page_cache_reply(page_cache_t *pc, const shop1_request_t *req
         }
         return serve(pc, e, render, arg);
     }
-    default:
+    default: /* cacheable, but no key here: rendered afresh */
         return NULL;
     }
 }

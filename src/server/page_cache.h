@@ -22,8 +22,9 @@ void page_cache_free(page_cache_t *pc);
 /* Renders the reply to the request into out (empty on entry). */
 typedef void (*page_cache_render_t)(void *arg, shop1_buf_t *out);
 
-/* The reply text to an anonymous CATEGORIES, BROWSE or ITEM request: the kept one when it is
- * current, else rendered now by render(arg, ...) and kept. NULL for any other request, and for
+/* The reply text to an anonymous request of a SHOP1_VERB_CACHEABLE verb (CATEGORIES, BROWSE,
+ * ITEM): the kept one when it is current, else rendered now by render(arg, ...) and kept. NULL
+ * for any other request, and for
  * a BROWSE or ITEM that names no category or item (the caller renders those itself). The text
  * stays valid until the next call. */
 const shop1_buf_t *page_cache_reply(page_cache_t *pc, const shop1_request_t *req, page_cache_render_t render,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server/certs.h"
+#include "server/commands.h"
 #include "server/datadir.h"
 #include "server/log.h"
 #include "server/paths.h"
@@ -238,6 +239,10 @@ static void server_free(server_t *srv)
 
 int server_run(const config_t *cfg)
 {
+    shop1_verb_t unhandled = commands_check_table();
+    if (unhandled != SHOP1_VERB_COUNT) /* a broken invariant of the build, not a run-time condition */
+        log_fatal("verb %d (%s) has no handler or no row of its own in the command table", (int)unhandled,
+                  shop1_verb_name(unhandled));
     server_t srv = {.cfg = *cfg, .nworkers = cfg->threads};
     char err[512] = "";
     int status = 1, lock_fd = -1;

@@ -266,8 +266,7 @@ static void answer_anonymous(udp_endpoint_t *u, const udp_datagram_t *d, size_t 
     shop1_buf_reset(&u->reply);
     if (parse_payload(d->payload, d->payload_len, line, &req, &perr) != SHOP1_OK) {
         shop1_err(&u->reply, perr.code, "%s", perr.text);
-    } else if (req.verb == SHOP1_PING || req.verb == SHOP1_CATEGORIES || req.verb == SHOP1_BROWSE ||
-               req.verb == SHOP1_ITEM) {
+    } else if (shop1_verb_has(req.verb, SHOP1_VERB_ANON_UDP)) {
         anon_render_t a = {.u = u, .req = &req};
         const shop1_buf_t *kept = page_cache_reply(u->pages, &req, render_anonymous, &a);
         if (kept)
@@ -275,8 +274,9 @@ static void answer_anonymous(udp_endpoint_t *u, const udp_datagram_t *d, size_t 
         else
             render_anonymous(&a, &u->reply);
     } else {
-        shop1_err(&u->reply, SHOP1_ERR_AUTH_REQUIRED,
-                  "anonymous datagrams may only PING, CATEGORIES, BROWSE and ITEM");
+        char verbs[SHOP1_VERB_LIST_MAX];
+        shop1_verb_list(SHOP1_VERB_ANON_UDP, verbs, sizeof verbs);
+        shop1_err(&u->reply, SHOP1_ERR_AUTH_REQUIRED, "anonymous datagrams may only %s", verbs);
     }
     if (reply->failed)
         return;
@@ -468,8 +468,9 @@ static void handle_authenticated(udp_endpoint_t *u, const uint8_t *buf, size_t l
     shop1_parse_error_t perr;
     if (parse_payload(plain, (size_t)plen, line, &req, &perr) != SHOP1_OK) {
         shop1_err(&ur->out, perr.code, "%s", perr.text);
-    } else if (req.verb == SHOP1_BUY && d.hdr.page != 0) {
-        shop1_err(&ur->out, SHOP1_ERR_BAD_REQUEST, "a BUY reply has one page; ask for page 0");
+    } else if (shop1_verb_has(req.verb, SHOP1_VERB_WRITE) && d.hdr.page != 0) {
+        shop1_err(&ur->out, SHOP1_ERR_BAD_REQUEST, "a %s reply has one page; ask for page 0",
+                  shop1_verb_name(req.verb));
     } else {
         ur->executing = true;
         commands_execute(&ur->req, &req);

@@ -68,6 +68,25 @@ class ProtocolCommandsTest(ServerTestCase):
             self.assertEqual(len(row), 3, row)
             self.assertTrue(row[2], row)
 
+    def test_help_bytes(self):
+        """HELP's exact bytes, pinned when HELP became a rendering of the command table (issue 9):
+        one row per verb in the table's order."""
+        c = self.connection(self.srv)
+        self.assertEqual(c.request("HELP").raw, [
+            b"* LOGIN\t<user> <password>\tlog in; starts a session with its own order\n",
+            b"* LOGOUT\t\tend the session and close its order\n",
+            b"* QUIT\t\tend the session and the connection\n",
+            b"* PING\t\tcheck the server is alive\n",
+            b"* HELP\t\tlist the commands\n",
+            b"* CATEGORIES\t\tlist the categories\n",
+            b"* BROWSE\t<category number or name>\tlist a category's items with stock and price\n",
+            b"* ITEM\t<sno>\tshow one item\n",
+            b"* BUY\t<sno> <qty> [<request-id>]\tbuy for this session's order (idempotent with an id)\n",
+            b"* RECEIPT\t[<order-id>]\tthis session's receipt, or a past order's\n",
+            b"* ORDERS\t\tlist your orders, newest first\n",
+            b"OK 11 commands\n",
+        ])
+
     def test_categories_lists_five_with_item_counts(self):
         c = self.connection(self.srv)
         r = c.request("CATEGORIES")

@@ -274,11 +274,12 @@ class UdpAnonymousTest(UdpCase):
 
     def test_anonymous_requests_that_need_a_login_get_auth_required(self):
         a = self.anon(self.srv)
-        for text in ("BUY 101 1", "RECEIPT", "ORDERS", "LOGOUT"):
+        for text in ("BUY 101 1", "RECEIPT", "ORDERS", "LOGOUT", "LOGIN root root", "QUIT", "HELP"):
             with self.subTest(request=text):
                 r = a.request(text)
                 self.assertEqual(r.rows, [])
-                self.assertTrue(r.final.startswith("ERR AUTH_REQUIRED "), r.final)
+                self.assertEqual(r.final, "ERR AUTH_REQUIRED anonymous datagrams may only PING, CATEGORIES, "
+                                 "BROWSE and ITEM")
 
 
 # ============================================================================================
@@ -382,7 +383,8 @@ class UdpAuthenticatedTest(UdpCase):
             with self.subTest(request=line):
                 r = s.request(line)
                 self.assertEqual(r.rows, [])
-                self.assertTrue(r.final.startswith("ERR BAD_REQUEST "), r.final)
+                self.assertEqual(r.final, "ERR BAD_REQUEST %s is not available over UDP; use TLS"
+                                 % line.split()[0])
         self.assertEqual(s.request("PING").final, "OK PONG")     # still logged in
         self.assertEqual(t.request("RECEIPT").final, "OK order none open total 0.00 INR")
 

@@ -616,6 +616,177 @@ static void test_verb_names_round_trip(void **state)
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* The command table */
+
+/* The verbs having every bit of flags, as a bit set over shop1_verb_t. */
+static unsigned verbs_with(unsigned flags)
+{
+    unsigned set = 0;
+    for (int v = 0; v < SHOP1_VERB_COUNT; v++)
+        if (shop1_verb_has((shop1_verb_t)v, flags))
+            set |= 1u << v;
+    return set;
+}
+
+#define BIT(v) (1u << (v))
+
+static void test_every_verb_has_its_own_row(void **state)
+{
+    (void)state;
+    for (int v = 0; v < SHOP1_VERB_COUNT; v++) {
+        const shop1_verb_info_t *info = shop1_verb_info((shop1_verb_t)v);
+        assert_non_null(info);
+        assert_int_equal(info->verb, v);
+        assert_non_null(info->name);
+        assert_string_equal(info->name, shop1_verb_name((shop1_verb_t)v));
+        assert_non_null(info->usage);
+        assert_non_null(info->help_args);
+        assert_non_null(info->help_text);
+        assert_true(info->help_text[0] != '\0'); /* HELP describes every verb */
+        /* the usage text names the verb: "usage: <NAME>..." */
+        char want[64];
+        snprintf(want, sizeof want, "usage: %s", info->name);
+        assert_memory_equal(info->usage, want, strlen(want));
+        assert_true(info->min_args <= info->max_args);
+        /* ADMIN is reserved: no verb has it yet */
+        assert_false(info->flags & SHOP1_VERB_ADMIN);
+    }
+    assert_null(shop1_verb_info(SHOP1_VERB_COUNT));
+    assert_null(shop1_verb_info((shop1_verb_t)-1));
+    assert_false(shop1_verb_has(SHOP1_VERB_COUNT, 0));
+}
+
+/* Names round-trip through the parser in any case, and each row's arity is what the parser
+ * enforces: one argument too few or too many gets exactly the row's usage text. */
+static void test_table_names_and_arity_match_the_parser(void **state)
+{
+    (void)state;
+    for (int v = 0; v < SHOP1_VERB_COUNT; v++) {
+        const shop1_verb_info_t *info = shop1_verb_info((shop1_verb_t)v);
+        char lower[32];
+        size_t n = strlen(info->name);
+        assert_true(n < sizeof lower);
+        for (size_t i = 0; i <= n; i++)
+            lower[i] = (char)((info->name[i] >= 'A' && info->name[i] <= 'Z') ? info->name[i] + 32 : info->name[i]);
+        /* arguments that parse for every verb taking them: LOGIN u p, ITEM/BUY 101 1, RECEIPT 1 */
+        static const char *const args[] = {"101", "1", "rid"};
+        const char *names[2] = {info->name, lower};
+        for (int k = 0; k < 2; k++) {
+            char line[128];
+            snprintf(line, sizeof line, "%s", names[k]);
+            for (size_t a = 0; a < info->min_args; a++) {
+                size_t len = strlen(line);
+                snprintf(line + len, sizeof line - len, " %s", v == SHOP1_LOGIN ? (a ? "p" : "u") : args[a]);
+            }
+            parsed_t p;
+            expect_ok(&p, line, (shop1_verb_t)v);
+        }
+        if (info->min_args > 0)
+            expect_error(info->name, SHOP1_ERR_BAD_REQUEST, info->usage);
+        if (info->max_args != SHOP1_ARGS_REST) {
+            char line[128];
+            snprintf(line, sizeof line, "%s", info->name);
+            for (size_t a = 0; a <= info->max_args; a++) {
+                size_t len = strlen(line);
+                snprintf(line + len, sizeof line - len, " x");
+            }
+            expect_error(line, SHOP1_ERR_BAD_REQUEST, info->usage);
+        }
+    }
+}
+
+/* docs/PROTOCOL.md §7.2: anonymous datagrams may only PING, CATEGORIES, BROWSE and ITEM. */
+static void test_anonymous_udp_set(void **state)
+{
+    (void)state;
+    assert_int_equal(verbs_with(SHOP1_VERB_ANON_UDP),
+                     BIT(SHOP1_PING) | BIT(SHOP1_CATEGORIES) | BIT(SHOP1_BROWSE) | BIT(SHOP1_ITEM));
+    char list[SHOP1_VERB_LIST_MAX];
+    assert_int_equal(shop1_verb_list(SHOP1_VERB_ANON_UDP, list, sizeof list), 4);
+    assert_string_equal(list, "PING, CATEGORIES, BROWSE and ITEM"); /* udp.c's refusal text */
+}
+
+/* §7.3: authenticated datagrams may be PING, CATEGORIES, BROWSE, ITEM, BUY, RECEIPT and ORDERS;
+ * the others are not available over UDP. */
+static void test_tls_only_set(void **state)
+{
+    (void)state;
+    assert_int_equal(verbs_with(SHOP1_VERB_TLS_ONLY),
+                     BIT(SHOP1_LOGIN) | BIT(SHOP1_LOGOUT) | BIT(SHOP1_QUIT) | BIT(SHOP1_HELP));
+    /* an anonymous datagram verb is never TLS-only */
+    assert_int_equal(verbs_with(SHOP1_VERB_TLS_ONLY) & verbs_with(SHOP1_VERB_ANON_UDP), 0);
+}
+
+/* §3: BUY, RECEIPT, ORDERS and LOGOUT need a login. */
+static void test_login_set(void **state)
+{
+    (void)state;
+    assert_int_equal(verbs_with(SHOP1_VERB_LOGIN),
+                     BIT(SHOP1_LOGOUT) | BIT(SHOP1_BUY) | BIT(SHOP1_RECEIPT) | BIT(SHOP1_ORDERS));
+    /* an anonymous datagram has no login */
+    assert_int_equal(verbs_with(SHOP1_VERB_LOGIN) & verbs_with(SHOP1_VERB_ANON_UDP), 0);
+}
+
+/* The page cache may keep CATEGORIES, BROWSE and ITEM (only anonymous verbs), and BUY is the one
+ * write (its datagram reply is never paged). */
+static void test_cacheable_and_write_sets(void **state)
+{
+    (void)state;
+    assert_int_equal(verbs_with(SHOP1_VERB_CACHEABLE),
+                     BIT(SHOP1_CATEGORIES) | BIT(SHOP1_BROWSE) | BIT(SHOP1_ITEM));
+    unsigned anon = verbs_with(SHOP1_VERB_ANON_UDP);
+    assert_int_equal(verbs_with(SHOP1_VERB_CACHEABLE) & ~anon, 0);
+    assert_int_equal(verbs_with(SHOP1_VERB_WRITE), BIT(SHOP1_BUY));
+    assert_int_equal(verbs_with(SHOP1_VERB_WRITE) & verbs_with(SHOP1_VERB_TLS_ONLY), 0);
+}
+
+/* HELP lists every verb in table order with its arguments and text: HELP's rows as the server
+ * renders them (commands.c) are these exact fields. */
+static void test_help_fields(void **state)
+{
+    (void)state;
+    static const char *const help[SHOP1_VERB_COUNT][3] = {
+        {"LOGIN", "<user> <password>", "log in; starts a session with its own order"},
+        {"LOGOUT", "", "end the session and close its order"},
+        {"QUIT", "", "end the session and the connection"},
+        {"PING", "", "check the server is alive"},
+        {"HELP", "", "list the commands"},
+        {"CATEGORIES", "", "list the categories"},
+        {"BROWSE", "<category number or name>", "list a category's items with stock and price"},
+        {"ITEM", "<sno>", "show one item"},
+        {"BUY", "<sno> <qty> [<request-id>]", "buy for this session's order (idempotent with an id)"},
+        {"RECEIPT", "[<order-id>]", "this session's receipt, or a past order's"},
+        {"ORDERS", "", "list your orders, newest first"},
+    };
+    for (int v = 0; v < SHOP1_VERB_COUNT; v++) {
+        const shop1_verb_info_t *info = shop1_verb_info((shop1_verb_t)v);
+        assert_string_equal(info->name, help[v][0]);
+        assert_string_equal(info->help_args, help[v][1]);
+        assert_string_equal(info->help_text, help[v][2]);
+    }
+}
+
+static void test_verb_list_forms(void **state)
+{
+    (void)state;
+    char list[SHOP1_VERB_LIST_MAX];
+    assert_int_equal(shop1_verb_list(SHOP1_VERB_WRITE, list, sizeof list), 1);
+    assert_string_equal(list, "BUY");
+    assert_int_equal(shop1_verb_list(SHOP1_VERB_ADMIN, list, sizeof list), 0);
+    assert_string_equal(list, "");
+    assert_int_equal(shop1_verb_list(SHOP1_VERB_ANON_UDP | SHOP1_VERB_CACHEABLE, list, sizeof list), 3);
+    assert_string_equal(list, "CATEGORIES, BROWSE and ITEM");
+    /* every verb fits in SHOP1_VERB_LIST_MAX */
+    assert_int_equal(shop1_verb_list(0, list, sizeof list), SHOP1_VERB_COUNT);
+    assert_true(strlen(list) < sizeof list - 1);
+    assert_string_equal(list + strlen(list) - strlen(" and ORDERS"), " and ORDERS");
+    /* cut to fit, NUL-terminated */
+    char small[8];
+    assert_int_equal(shop1_verb_list(SHOP1_VERB_ANON_UDP, small, sizeof small), 4);
+    assert_string_equal(small, "PING, C");
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Reply building */
 
 static void test_row_with_money(void **state)
@@ -1040,6 +1211,14 @@ int main(void)
         cmocka_unit_test(test_error_texts_have_no_control_characters),
         cmocka_unit_test(test_error_names_round_trip),
         cmocka_unit_test(test_verb_names_round_trip),
+        cmocka_unit_test(test_every_verb_has_its_own_row),
+        cmocka_unit_test(test_table_names_and_arity_match_the_parser),
+        cmocka_unit_test(test_anonymous_udp_set),
+        cmocka_unit_test(test_tls_only_set),
+        cmocka_unit_test(test_login_set),
+        cmocka_unit_test(test_cacheable_and_write_sets),
+        cmocka_unit_test(test_help_fields),
+        cmocka_unit_test(test_verb_list_forms),
         cmocka_unit_test(test_row_with_money),
         cmocka_unit_test(test_row_fields_sanitised),
         cmocka_unit_test(test_row_fields_c1_and_invalid_utf8_sanitised),
