@@ -207,12 +207,37 @@ static void close_order(server_t *srv, int64_t order_id)
     }
 }
 
+/* The one place a purchase outcome (the shop's, as recorded) becomes a SHOP/1 code. */
+static shop1_error_t outcome_error(outcome_t o)
+{
+    switch (o) {
+    case OUTCOME_BOUGHT: return SHOP1_OK;
+    case OUTCOME_NO_SUCH_ITEM: return SHOP1_ERR_NO_SUCH_ITEM;
+    case OUTCOME_INSUFFICIENT_STOCK: return SHOP1_ERR_INSUFFICIENT_STOCK;
+    case OUTCOME_BAD_QUANTITY: return SHOP1_ERR_BAD_QUANTITY;
+    case OUTCOME_ORDER_FULL:
+    case OUTCOME_ORDER_TOTAL_TOO_LARGE: return SHOP1_ERR_LIMIT;
+    }
+    return SHOP1_ERR_INTERNAL;
+}
+
+/* Answers a BUY the committer handled. The reply depends only on the job (and the frozen
+ * catalog's name and the configured order size), so a replayed outcome repeats its bytes. */
 static void buy_reply(request_ctx_t *r, const commit_job_t *job)
 {
     shop1_buf_t *out = r->out;
     const store_line_t *l = &job->line;
-    switch (job->result) {
-    case SHOP1_OK: {
+    if (job->status == COMMIT_CONFLICT) {
+        shop1_err(out, SHOP1_ERR_CONFLICT, "request id '%s' was used for a different purchase", job->request_id);
+        return;
+    }
+    if (job->status != COMMIT_DECIDED) {
+        shop1_err(out, SHOP1_ERR_INTERNAL, "the purchase could not be recorded; nothing was bought");
+        return;
+    }
+    shop1_error_t code = outcome_error(job->outcome);
+    switch (job->outcome) {
+    case OUTCOME_BOUGHT: {
         char total[MONEY_FORMAT_MAX];
         money_format(l->line_total, digits(r), total, sizeof total);
         shop1_row_begin(out);
@@ -226,42 +251,35 @@ static void buy_reply(request_ctx_t *r, const commit_job_t *job)
         shop1_ok(out, "bought %" PRId64 " x %s for %s %s", l->qty, l->name, total, srv_of(r)->currency.code);
         return;
     }
-    case SHOP1_ERR_INSUFFICIENT_STOCK:
-        shop1_err(out, job->result, "only %" PRId64 " left of %s (asked %" PRId64 ")", job->stock_left,
+    case OUTCOME_INSUFFICIENT_STOCK:
+        shop1_err(out, code, "only %" PRId64 " left of %s (asked %" PRId64 ")", job->stock_left,
                   catalog_item_name(catalog_find_item(srv_of(r)->catalog, job->sno)), job->qty);
         return;
-    case SHOP1_ERR_NO_SUCH_ITEM:
-        shop1_err(out, job->result, "no item %d", job->sno);
+    case OUTCOME_NO_SUCH_ITEM:
+        shop1_err(out, code, "no item %d", job->sno);
         return;
-    case SHOP1_ERR_CONFLICT:
-        shop1_err(out, job->result, "request id '%s' was used for a different purchase", job->request_id);
-        return;
-    case SHOP1_ERR_LIMIT:
-        shop1_err(out, job->result, "this order is full (%zu lines or the largest total); LOGOUT and LOGIN for a new one",
+    case OUTCOME_ORDER_FULL:
+    case OUTCOME_ORDER_TOTAL_TOO_LARGE:
+        shop1_err(out, code, "this order is full (%zu lines or the largest total); LOGOUT and LOGIN for a new one",
                   srv_of(r)->cfg.order_lines_max);
         return;
-    case SHOP1_ERR_BAD_QUANTITY:
-        shop1_err(out, job->result, "quantity must be an integer from 1 to %d", ORDER_QTY_MAX);
-        return;
-    case SHOP1_ERR_AUTH_REQUIRED:
-        shop1_err(out, job->result, "the session ended before this purchase was made; nothing was bought");
-        return;
-    case SHOP1_ERR_BUSY:
-        shop1_err(out, job->result, "too many purchases in progress; nothing was bought, try again");
-        return;
-    default:
-        shop1_err(out, SHOP1_ERR_INTERNAL, "the purchase could not be recorded; nothing was bought");
+    case OUTCOME_BAD_QUANTITY:
+        shop1_err(out, code, "quantity must be an integer from 1 to %d", ORDER_QTY_MAX);
         return;
     }
+    shop1_err(out, SHOP1_ERR_INTERNAL, "the purchase could not be recorded; nothing was bought");
 }
 
-/* Answers a BUY that never reached the committer, with `code`. */
+/* Answers a BUY that never reached the committer (nothing decided, nothing recorded) with
+ * `code`: SHOP1_ERR_BUSY or SHOP1_ERR_AUTH_REQUIRED. Frees job. */
 static void buy_refuse(commit_job_t *job, shop1_error_t code)
 {
     request_ctx_t *r = job->ctx;
     r->no_reply = r->udp && code == SHOP1_ERR_BUSY; /* as in cmd_buy: a datagram is dropped */
-    job->result = code;
-    buy_reply(r, job);
+    if (code == SHOP1_ERR_AUTH_REQUIRED)
+        shop1_err(r->out, code, "the session ended before this purchase was made; nothing was bought");
+    else
+        shop1_err(r->out, SHOP1_ERR_BUSY, "too many purchases in progress; nothing was bought, try again");
     r->ops->resume(r);
     free(job);
 }
@@ -291,7 +309,7 @@ static void deliver_buy(mailbox_msg_t *msg)
     commit_job_t *job = (commit_job_t *)msg;
     request_ctx_t *r = job->ctx;
     session_t *s = r->session;
-    bool fresh = job->result == SHOP1_OK && !job->replayed;
+    bool fresh = job->status == COMMIT_DECIDED && job->outcome == OUTCOME_BOUGHT && !job->replayed;
     if (s->logged_in && s->id == job->session_id) {
         s->buy_in_flight = NULL;
         if (fresh && s->order_id == 0 && job->order_id == 0)
@@ -327,7 +345,8 @@ static void cmd_buy(request_ctx_t *r, const shop1_request_t *req)
 {
     const char *request_id = req->request_id ? req->request_id : r->udp_request_id;
     worker_t *w = r->w;
-    if (!catalog_find_item(w->srv->catalog, req->sno)) {
+    /* With a request id the committer decides (and records) even this refusal. */
+    if (!request_id && !catalog_find_item(w->srv->catalog, req->sno)) {
         shop1_err(r->out, SHOP1_ERR_NO_SUCH_ITEM, "no item %d", req->sno);
         return;
     }

@@ -14,8 +14,8 @@
  *      what the batch being built has sold. The catalog shows item i's stock only once durable
  *      (published by the sync thread).
  *   3. An outcome is posted only after the transaction holding it committed and a store_sync
- *      that began after that commit returned, or after it rolled back and the outcome was
- *      rewritten to INTERNAL (nothing bought). If a sync fails, nothing after it is posted: the
+ *      that began after that commit returned, or after it rolled back and the job was
+ *      rewritten to COMMIT_FAILED (nothing bought, answered INTERNAL). If a sync fails, nothing after it is posted: the
  *      process stops (the durability of those commits is unknown; a restart recovers the truth).
  *   4. Batches are released in the order they committed.
  */
@@ -129,7 +129,8 @@ static void release(committer_t *cm, commit_job_t *jobs)
     for (commit_job_t *j = jobs; j;) {
         commit_job_t *next = j->qnext;
         j->qnext = NULL;
-        if (j->kind == COMMIT_BUY && j->result == SHOP1_OK && !j->replayed)
+        if (j->kind == COMMIT_BUY && j->status == COMMIT_DECIDED && j->outcome == OUTCOME_BOUGHT &&
+            !j->replayed)
             catalog_publish_stock(catalog_find_item(cm->cat, j->sno), j->stock_left);
         if (j->reply_to)
             mailbox_post(j->reply_to, &j->msg);
@@ -175,20 +176,23 @@ static void hand_to_sync(committer_t *cm, commit_job_t *first, commit_job_t *las
     pthread_mutex_unlock(&cm->sync_lock);
 }
 
-static shop1_error_t decision_error(buy_decision_t d)
+static outcome_t decision_outcome(buy_decision_t d)
 {
     switch (d) {
-    case BUY_ALLOWED: return SHOP1_OK;
-    case BUY_INSUFFICIENT_STOCK: return SHOP1_ERR_INSUFFICIENT_STOCK;
-    case BUY_BAD_QUANTITY: return SHOP1_ERR_BAD_QUANTITY;
-    case BUY_ORDER_FULL:
-    case BUY_TOTAL_OVERFLOW: return SHOP1_ERR_LIMIT;
+    case BUY_ALLOWED: return OUTCOME_BOUGHT;
+    case BUY_INSUFFICIENT_STOCK: return OUTCOME_INSUFFICIENT_STOCK;
+    case BUY_BAD_QUANTITY: return OUTCOME_BAD_QUANTITY;
+    case BUY_ORDER_FULL: return OUTCOME_ORDER_FULL;
+    case BUY_TOTAL_OVERFLOW: return OUTCOME_ORDER_TOTAL_TOO_LARGE;
     }
-    return SHOP1_ERR_INTERNAL;
+    log_error("committer: unknown purchase decision %d", (int)d);
+    abort(); /* a broken invariant: order_decide_buy returns one of the above */
 }
 
 /* Applies one BUY inside the open transaction. Returns false on a store error (the batch must
- * roll back); otherwise job->result says what happened. */
+ * roll back); otherwise job->status (and job->outcome) say what happened. With a request id,
+ * every decision is recorded, a refusal as much as a purchase, with what its reply needs (the
+ * stock left), so that a repeat answers the same bytes whatever happened since. */
 static bool apply_buy(committer_t *cm, commit_job_t *job, int64_t now)
 {
     bool has_rid = job->request_id[0] != '\0';
@@ -197,32 +201,37 @@ static bool apply_buy(committer_t *cm, commit_job_t *job, int64_t now)
         store_status_t s = store_request_get(cm->store, job->user_id, job->request_id, &rec);
         if (s == STORE_OK) {
             if (rec.sno != job->sno || rec.qty != job->qty) {
-                job->result = SHOP1_ERR_CONFLICT;
+                job->status = COMMIT_CONFLICT;
                 return true;
             }
+            job->status = COMMIT_DECIDED;
             job->replayed = true;
-            job->result = (shop1_error_t)rec.result;
-            if (job->result == SHOP1_OK)
+            job->outcome = rec.outcome;
+            if (rec.outcome == OUTCOME_BOUGHT)
                 return store_line_get(cm->store, rec.line_id, &job->line) == STORE_OK;
+            /* A refusal recorded before schema version 4 did not keep the stock left: those
+             * (kept at most --request-retention after the upgrade) answer the stock now. */
             long i = item_index(cm, job->sno);
-            job->stock_left = i >= 0 ? cm->tentative[i] : 0;
+            job->stock_left = rec.stock_left >= 0 ? rec.stock_left : i >= 0 ? cm->tentative[i] : 0;
             return true;
         }
         if (s != STORE_NOT_FOUND)
             return false;
     }
 
-    store_request_t rec = {.sno = job->sno, .qty = job->qty, .result = SHOP1_OK};
+    store_request_t rec = {.sno = job->sno, .qty = job->qty, .outcome = OUTCOME_BOUGHT,
+                           .stock_left = -1};
     long i = item_index(cm, job->sno);
+    job->status = COMMIT_DECIDED;
     if (i < 0) {
-        job->result = SHOP1_ERR_NO_SUCH_ITEM;
+        job->outcome = OUTCOME_NO_SUCH_ITEM;
     } else {
         const catalog_item_t *item = catalog_item_at(cm->cat, (size_t)i);
         money_t line_total = 0;
         buy_decision_t d = order_decide_buy(cm->tentative[i], job->qty, catalog_item_price(item),
                                             job->order_lines, cm->order_lines_max, job->order_total,
                                             &line_total);
-        job->result = decision_error(d);
+        job->outcome = decision_outcome(d);
         job->stock_left = cm->tentative[i];
         if (d == BUY_ALLOWED) {
             int64_t order_id = job->order_id;
@@ -240,12 +249,12 @@ static bool apply_buy(committer_t *cm, commit_job_t *job, int64_t now)
             if (s == STORE_NO_STOCK) {
                 /* Invariant 2 broken: memory and store disagree. Trust the store. */
                 log_error("committer: store refused stock for item %d that memory allowed", job->sno);
-                job->result = SHOP1_ERR_INSUFFICIENT_STOCK;
+                job->outcome = OUTCOME_INSUFFICIENT_STOCK;
             } else if (s == STORE_NOT_FOUND) {
                 /* The order is no longer open: this purchase alone fails (the store undid it). */
                 log_error("committer: order %" PRId64 " is not open; purchase of item %d refused",
                           line->order_id, job->sno);
-                job->result = SHOP1_ERR_INTERNAL;
+                job->status = COMMIT_FAILED;
             } else if (s != STORE_OK) {
                 return false;
             } else {
@@ -257,10 +266,12 @@ static bool apply_buy(committer_t *cm, commit_job_t *job, int64_t now)
         }
     }
     /* A recorded outcome is final for its request id: record only decisions, never a failure
-     * that a retry could get past (INTERNAL). */
-    if (!has_rid || job->result == SHOP1_ERR_INTERNAL)
+     * that a retry could get past. */
+    if (!has_rid || job->status != COMMIT_DECIDED)
         return true;
-    rec.result = job->result;
+    rec.outcome = job->outcome;
+    if (job->outcome == OUTCOME_INSUFFICIENT_STOCK)
+        rec.stock_left = job->stock_left;
     rec.created_at = now;
     return store_request_put(cm->store, job->user_id, job->request_id, &rec) == STORE_OK;
 }
@@ -293,7 +304,7 @@ static void run_batch(committer_t *cm, commit_job_t *batch)
         log_error("committer: batch failed, nothing in it was applied: %s", store_errmsg(cm->store));
         store_rollback(cm->store);
         for (commit_job_t *j = batch; j; j = j->qnext) {
-            j->result = SHOP1_ERR_INTERNAL;
+            j->status = COMMIT_FAILED;
             j->replayed = false;
         }
     }

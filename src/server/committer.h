@@ -15,7 +15,7 @@
 
 #include "core/catalog.h"
 #include "core/order.h"
-#include "proto/shop1.h"
+#include "core/outcome.h"
 #include "server/mailbox.h"
 #include "store/store.h"
 
@@ -25,6 +25,14 @@ typedef enum {
     COMMIT_BUY,         /* buy qty of sno into the session's order (opened if order_id == 0) */
     COMMIT_CLOSE_ORDER, /* close order_id (session ended) */
 } commit_kind_t;
+
+/* What became of a COMMIT_BUY. */
+typedef enum {
+    COMMIT_FAILED = 0, /* nothing bought, nothing recorded: a store failure, or the order is no
+                          longer open (a retry may succeed) */
+    COMMIT_DECIDED,    /* outcome holds the shop's decision (recorded under the request id) */
+    COMMIT_CONFLICT,   /* the request id is recorded for another sno or qty: nothing decided */
+} commit_status_t;
 
 typedef struct commit_job {
     mailbox_msg_t msg;          /* posted to reply_to when done; msg.deliver is the submitter's */
@@ -44,10 +52,12 @@ typedef struct commit_job {
     char request_id[ORDER_REQUEST_ID_MAX + 1]; /* "" for none */
 
     /* out (COMMIT_BUY) */
-    shop1_error_t result;       /* SHOP1_OK or the error to answer */
-    store_line_t line;          /* on SHOP1_OK: the line bought (line.order_id is its order) */
-    int64_t stock_left;         /* on INSUFFICIENT_STOCK: units that were left; on a purchase
-                                   made: units left after it */
+    commit_status_t status;
+    outcome_t outcome;          /* on COMMIT_DECIDED */
+    store_line_t line;          /* on OUTCOME_BOUGHT: the line bought (line.order_id is its order) */
+    int64_t stock_left;         /* on OUTCOME_INSUFFICIENT_STOCK: units that were left when it was
+                                   decided (a replay: as recorded); on a purchase made: units left
+                                   after it */
     bool replayed;              /* the outcome is a recorded one (idempotent retry) */
 } commit_job_t;
 

@@ -15,6 +15,7 @@
 #include "core/catalog.h"
 #include "core/money.h"
 #include "core/order.h"
+#include "core/outcome.h"
 
 typedef struct store store_t;
 
@@ -110,20 +111,25 @@ typedef struct {
 store_status_t store_line_add(store_t *st, store_line_t *line);
 store_status_t store_line_get(store_t *st, int64_t line_id, store_line_t *out);
 
-/* The recorded first outcome of an idempotent BUY (user, request id). */
+/* The recorded first outcome of an idempotent BUY (user, request id): enough to answer a repeat
+ * with the same reply bytes. */
 typedef struct {
     int sno;
     int64_t qty;
-    int result;       /* a shop1_error_t value: SHOP1_OK or the error first answered */
-    int64_t line_id;  /* the line bought when result is OK, else 0 */
+    outcome_t outcome;  /* the shop's decision (stored as its explicit value) */
+    int64_t line_id;    /* the line bought when outcome is OUTCOME_BOUGHT, else 0 */
+    int64_t stock_left; /* OUTCOME_INSUFFICIENT_STOCK: the units left when it was refused;
+                           -1 when unknown (recorded before schema version 4) or another outcome */
     int64_t created_at; /* Unix seconds when recorded (store_request_put writes it) */
 } store_request_t;
 
+/* STORE_NOT_FOUND when not recorded; STORE_ERROR for a record this build cannot read (an
+ * unknown outcome value). */
 store_status_t store_request_get(store_t *st, int64_t user_id, const char *request_id,
                                  store_request_t *out);
 store_status_t store_request_put(store_t *st, int64_t user_id, const char *request_id,
                                  const store_request_t *req);
-/* Forgets at most `limit` refused outcomes (result != OK) recorded before `before`, oldest
+/* Forgets at most `limit` refused outcomes (not OUTCOME_BOUGHT) recorded before `before`, oldest
  * first; *deleted says how many. A purchase's record is kept for good (its line exists). */
 store_status_t store_requests_prune(store_t *st, int64_t before, int64_t limit, int64_t *deleted);
 

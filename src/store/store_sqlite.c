@@ -39,14 +39,16 @@
 
 #include <sqlite3.h>
 
-#define STORE_SQLITE_SCHEMA_VERSION 3
+#define STORE_SQLITE_SCHEMA_VERSION 4
 #define STORE_SQLITE_BUSY_MS 5000
 #define STORE_SQLITE_ERRMSG_MAX 512
 
-/* The schema of version 3. orders.line_count/total make ORDERS one indexed range scan.
- * buy_requests_refused lists refused outcomes by age for store_requests_prune; a partial
- * index, so a purchase (result 0) adds no index entry. */
-static const char schema_v3[] =
+/* The schema of version 4. orders.line_count/total make ORDERS one indexed range scan.
+ * buy_requests.outcome holds an outcome_t value (core/outcome.h: explicit values, 0 = bought);
+ * stock_left the units left when an INSUFFICIENT_STOCK refusal was decided (NULL otherwise), so
+ * a repeat answers the same text. buy_requests_refused lists refused outcomes by age for
+ * store_requests_prune; a partial index, so a purchase (outcome 0) adds no index entry. */
+static const char schema_v4[] =
     "CREATE TABLE settings("
     "  key TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL"
@@ -97,13 +99,14 @@ static const char schema_v3[] =
     "  request_id TEXT NOT NULL,"
     "  sno INTEGER NOT NULL,"
     "  qty INTEGER NOT NULL,"
-    "  result INTEGER NOT NULL,"
+    "  outcome INTEGER NOT NULL,"
     "  line_id INTEGER REFERENCES order_lines(id),"
     "  created_at INTEGER NOT NULL DEFAULT 0,"
+    "  stock_left INTEGER,"
     "  PRIMARY KEY (user_id, request_id)"
     ") STRICT, WITHOUT ROWID;"
-    "CREATE INDEX buy_requests_refused ON buy_requests(created_at) WHERE result != 0;"
-    "PRAGMA user_version = 3;";
+    "CREATE INDEX buy_requests_refused ON buy_requests(created_at) WHERE outcome != 0;"
+    "PRAGMA user_version = 4;";
 
 /* Version 1 to 2: lines chained per order instead of indexed by order (invariant 5). */
 static const char migrate_v1_to_v2[] =
@@ -123,6 +126,18 @@ static const char migrate_v2_to_v3[] =
     "UPDATE buy_requests SET created_at = CAST(strftime('%s', 'now') AS INTEGER);"
     "CREATE INDEX buy_requests_refused ON buy_requests(created_at) WHERE result != 0;"
     "PRAGMA user_version = 3;";
+
+/* Version 3 to 4: records hold the shop's outcome codes instead of the wire's (shop1_error_t,
+ * whose implicit values were SHOP1_OK 0, NO_SUCH_ITEM 7, BAD_QUANTITY 10, INSUFFICIENT_STOCK 11,
+ * LIMIT 13; nothing else was recorded). A value outside those fails the NOT NULL constraint and
+ * with it the upgrade: better than a guess. The stock left at a refusal was not kept: NULL. The
+ * rename also rewrites the partial index. */
+static const char migrate_v3_to_v4[] =
+    "ALTER TABLE buy_requests RENAME COLUMN result TO outcome;"
+    "UPDATE buy_requests SET outcome = CASE outcome"
+    "  WHEN 0 THEN 0 WHEN 7 THEN 1 WHEN 11 THEN 2 WHEN 10 THEN 3 WHEN 13 THEN 4 END;"
+    "ALTER TABLE buy_requests ADD COLUMN stock_left INTEGER;"
+    "PRAGMA user_version = 4;";
 
 /* Every statement the store runs after open, prepared once. */
 typedef enum {
@@ -197,14 +212,14 @@ static const char *const query_sql[Q_COUNT] = {
                       " WHERE id = ?1 AND status = 'open' AND total <= 9223372036854775807 - ?6",
     [Q_LINE_GET] = "SELECT id, order_id, sno, name, qty, unit_price, line_total"
                    " FROM order_lines WHERE id = ?1",
-    [Q_REQUEST_GET] = "SELECT sno, qty, result, line_id FROM buy_requests"
+    [Q_REQUEST_GET] = "SELECT sno, qty, outcome, line_id, stock_left FROM buy_requests"
                       " WHERE user_id = ?1 AND request_id = ?2",
     [Q_REQUEST_PUT] = "INSERT INTO buy_requests"
-                      " (user_id, request_id, sno, qty, result, line_id, created_at)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                      " (user_id, request_id, sno, qty, outcome, line_id, created_at, stock_left)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [Q_REQUEST_PRUNE] = "DELETE FROM buy_requests WHERE (user_id, request_id) IN ("
                         " SELECT user_id, request_id FROM buy_requests"
-                        " WHERE result != 0 AND created_at < ?1 ORDER BY created_at LIMIT ?2)",
+                        " WHERE outcome != 0 AND created_at < ?1 ORDER BY created_at LIMIT ?2)",
     /* One statement, so header and lines come from one snapshot even while the committer
      * writes through another connection. */
     [Q_ORDER_WITH_LINES] = "WITH RECURSIVE chain(id) AS ("
@@ -579,9 +594,11 @@ static store_status_t ensure_schema(store_t *st)
             return sql_error(st, "creating schema");
         store_status_t status = schema_version(st, &version);
         /* A new file gets the schema; an old one each upgrade step from its version on. */
-        const char *steps[] = {version == 0 ? schema_v3 : NULL, version == 1 ? migrate_v1_to_v2 : NULL,
-                               version == 1 || version == 2 ? migrate_v2_to_v3 : NULL};
-        bool known = version >= 0 && version <= 2;
+        const char *steps[] = {version == 0 ? schema_v4 : NULL,
+                               version == 1 ? migrate_v1_to_v2 : NULL,
+                               version == 1 || version == 2 ? migrate_v2_to_v3 : NULL,
+                               version >= 1 && version <= 3 ? migrate_v3_to_v4 : NULL};
+        bool known = version >= 0 && version <= 3;
         for (size_t i = 0; known && status == STORE_OK && i < sizeof steps / sizeof steps[0]; i++) {
             if (steps[i] && sqlite3_exec(st->db, steps[i], NULL, NULL, NULL) != SQLITE_OK)
                 status = sql_error(st, version == 0 ? "creating schema" : "upgrading schema");
@@ -1095,14 +1112,16 @@ store_status_t store_request_get(store_t *st, int64_t user_id, const char *reque
         status = sql_error(st, "reading request");
     } else {
         int64_t sno = sqlite3_column_int64(s, 0);
-        int64_t result = sqlite3_column_int64(s, 2);
-        if (sno < INT_MIN || sno > INT_MAX || result < INT_MIN || result > INT_MAX) {
+        int64_t outcome = sqlite3_column_int64(s, 2);
+        if (sno < INT_MIN || sno > INT_MAX || !outcome_known(outcome)) {
             status = note(st, STORE_ERROR, "request %s: bad stored value", request_id);
         } else {
             out->sno = (int)sno;
             out->qty = sqlite3_column_int64(s, 1);
-            out->result = (int)result;
+            out->outcome = (outcome_t)outcome;
             out->line_id = sqlite3_column_int64(s, 3); /* NULL reads as 0 */
+            out->stock_left = sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 4);
+            out->created_at = 0; /* not read back */
         }
     }
     finish(s);
@@ -1117,10 +1136,13 @@ store_status_t store_request_put(store_t *st, int64_t user_id, const char *reque
     sqlite3_stmt *s = st->q[Q_REQUEST_PUT];
     bool bound = bind_i64(s, 1, user_id) && bind_text(s, 2, request_id) &&
                  bind_i64(s, 3, req->sno) && bind_i64(s, 4, req->qty) &&
-                 bind_i64(s, 5, req->result) &&
+                 bind_i64(s, 5, req->outcome) &&
                  (req->line_id == 0 ? sqlite3_bind_null(s, 6) == SQLITE_OK
                                     : bind_i64(s, 6, req->line_id)) &&
-                 bind_i64(s, 7, req->created_at);
+                 bind_i64(s, 7, req->created_at) &&
+                 (req->outcome != OUTCOME_INSUFFICIENT_STOCK || req->stock_left < 0
+                      ? sqlite3_bind_null(s, 8) == SQLITE_OK
+                      : bind_i64(s, 8, req->stock_left));
     if (!bound)
         return bind_error(st, s, "recording request");
     int rc = run(st, s, "recording request");

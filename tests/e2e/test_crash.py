@@ -68,10 +68,11 @@ class CrashTest(ServerTestCase):
         try:
             self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
             recorded = {}
-            for user, rid, sno, qty, result, line_id in db.execute(
-                    "SELECT u.name, r.request_id, r.sno, r.qty, r.result, r.line_id "
+            for user, rid, sno, qty, outcome, line_id in db.execute(
+                    "SELECT u.name, r.request_id, r.sno, r.qty, r.outcome, r.line_id "
                     "FROM buy_requests r JOIN users u ON u.id = r.user_id"):
-                self.assertEqual(result, 0, "request %s was refused (%d) in a 1M-stock sale" % (rid, result))
+                self.assertEqual(outcome, 0, "request %s was refused (outcome %d) in a 1M-stock sale"
+                                 % (rid, outcome))
                 recorded[(user, rid)] = (sno, qty, line_id)
             # Nothing extra: every recorded purchase was asked for by a client.
             for key, (sno, qty, _) in recorded.items():

@@ -255,6 +255,52 @@ class RaceTest(ServerTestCase):
             self.assertTrue(r.final.startswith("ERR INSUFFICIENT_STOCK "), r.final)
 
 
+OUTCOME_CATALOG = "Sno,Name,Quantity,Price\n101,widget,1,250\n102,spare,50,5\n"
+
+
+class RefusedOutcomeTest(ServerTestCase):
+    """A refused BUY's first outcome is recorded under its request id, like a purchase."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = cls.class_server(catalog_text=OUTCOME_CATALOG)
+
+    def test_regression_refused_buy_repeated_with_its_id_returns_first_outcome_not_current_stock(self):
+        # An independent client found the refusal re-evaluated: the repeat said "only 0 left".
+        c = self.logged_in(self.srv, "root")
+        self.assertEqual(stock_of(c, 101), 1)
+        first = c.request("BUY 101 2 refused-then-sold")
+        self.assertEqual(first.final, "ERR INSUFFICIENT_STOCK only 1 left of widget (asked 2)")
+        self.assertEqual(c.request("BUY 101 1").final, "OK bought 1 x widget for 250.00 INR")
+        again = c.request("BUY 101 2 refused-then-sold")
+        self.assertEqual(again.raw, first.raw)
+        other = self.logged_in(self.srv, "root")   # another connection of the user
+        self.assertEqual(other.request("BUY 101 2 refused-then-sold").raw, first.raw)
+        self.assertEqual(stock_of(c, 101), 0)
+
+    def test_refusal_for_no_such_item_is_recorded_under_its_request_id(self):
+        c = self.logged_in(self.srv, "root1")
+        first = c.request("BUY 999 1 no-such-item-rid")
+        self.assertEqual(first.final, "ERR NO_SUCH_ITEM no item 999")
+        self.assertEqual(c.request("BUY 999 1 no-such-item-rid").raw, first.raw)
+        # the id is taken by that refusal: another purchase under it is a conflict
+        r = c.request("BUY 102 1 no-such-item-rid")
+        self.assertTrue(r.final.startswith("ERR CONFLICT "), r.final)
+        self.assertEqual(c.request("RECEIPT").final, "OK order none open total 0.00 INR")
+
+    def test_refusal_repeated_after_a_restart_returns_its_first_text(self):
+        srv = self.new_server(catalog_text=OUTCOME_CATALOG)
+        c = srv.login("root")
+        first = c.request("BUY 102 60 refused-restart")
+        self.assertEqual(first.final, "ERR INSUFFICIENT_STOCK only 50 left of spare (asked 60)")
+        self.assertEqual(c.request("BUY 102 5").final, "OK bought 5 x spare for 25.00 INR")
+        c.close()
+        srv.restart()
+        d = self.logged_in(srv, "root")
+        self.assertEqual(d.request("BUY 102 60 refused-restart").raw, first.raw)
+        self.assertEqual(stock_of(d, 102), 45)
+
+
 class PersistenceTest(ServerTestCase):
 
     def test_restart_keeps_users_stock_orders_and_request_ids(self):

@@ -413,6 +413,19 @@ class UdpAuthenticatedTest(UdpCase):
         self.assertEqual(conflict.rows, [])
         self.assertTrue(conflict.final.startswith("ERR CONFLICT "), conflict.final)
 
+    def test_regression_refused_udp_buy_repeated_returns_first_outcome_not_current_stock(self):
+        t, s = self.tls_login(self.srv, "root1")
+        self.assertEqual(stock_of(t, 205), 1)
+        rid = new_request_id()
+        first = s.exchange("BUY 205 2", request_id=rid)
+        self.assertEqual(parse_reply_text(first.payload).final,
+                         "ERR INSUFFICIENT_STOCK only 1 left of eyeliner (asked 2)")
+        self.assertEqual(s.request("BUY 205 1").final, "OK bought 1 x eyeliner for 150.00 INR")
+        again = s.exchange("BUY 205 2", request_id=rid)
+        self.assertEqual(again.payload, first.payload)
+        fb = t.request("BUY 205 2 %s" % fallback_request_id(rid))   # the TLS fallback too
+        self.assertEqual(self.reply_text(fb), first.payload)
+
     def test_buy_whose_reply_is_dropped_is_retransmitted_and_applied_once(self):
         t, s = self.tls_login(self.srv, "root1")
         before = stock_of(t, 105)

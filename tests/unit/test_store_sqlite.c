@@ -222,12 +222,18 @@ static unsigned file_mode(const char *path)
 
 /* ---- Open, schema, files. ---- */
 
+/* buy_requests' columns in order: an upgraded file must match a new one. */
+#define BUY_REQUESTS_COLUMNS "SELECT group_concat(name, ',') FROM pragma_table_info('buy_requests')"
+#define BUY_REQUESTS_COLUMNS_V4 "user_id,request_id,sno,qty,outcome,line_id,created_at,stock_left"
+
 static void test_open_creates_schema(void **state)
 {
     fixture_t *f = *state;
     char text[256];
     raw_query(f->path, "PRAGMA user_version", text, sizeof text);
-    assert_string_equal(text, "3");
+    assert_string_equal(text, "4");
+    raw_query(f->path, BUY_REQUESTS_COLUMNS, text, sizeof text);
+    assert_string_equal(text, BUY_REQUESTS_COLUMNS_V4);
     raw_query(f->path, "PRAGMA journal_mode", text, sizeof text);
     assert_string_equal(text, "wal");
     raw_query(f->path,
@@ -362,10 +368,10 @@ static void test_open_refuses_newer_schema(void **state)
     path_in(f, "future.db", path, sizeof path);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 5", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_null(store_open(path, err, sizeof err));
-    assert_non_null(strstr(err, "schema version 4"));
+    assert_non_null(strstr(err, "schema version 5"));
 }
 
 /* A database of schema version 1 (netshop 0.1: lines indexed by order) as that release made
@@ -434,7 +440,7 @@ static void test_open_upgrades_schema_v1(void **state)
     int64_t before = (int64_t)time(NULL);
     store_t *st = open_or_fail(path);
     raw_query(path, "PRAGMA user_version", text, sizeof text);
-    assert_string_equal(text, "3");
+    assert_string_equal(text, "4");
     /* Records from before the upgrade count from the upgrade (v2 -> v3). */
     raw_query(path, "SELECT count(*) FROM buy_requests WHERE created_at < strftime('%s', 'now') - 5"
               " OR created_at > strftime('%s', 'now') + 5", text, sizeof text);
@@ -460,7 +466,126 @@ static void test_open_upgrades_schema_v1(void **state)
     store_request_t rec;
     assert_int_equal(store_request_get(st, 1, "r-3", &rec), STORE_OK);
     assert_int_equal(rec.line_id, 3);
+    assert_int_equal(rec.outcome, OUTCOME_BOUGHT);
     store_close(st);
+}
+
+/* A version-3 database as that schema wrote it: buy_requests.result held shop1_error_t values
+ * (SHOP1_OK 0, NO_SUCH_ITEM 7, BAD_QUANTITY 10, INSUFFICIENT_STOCK 11, LIMIT 13). */
+static const char v3_database_schema[] =
+    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
+    "CREATE TABLE categories(number INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;"
+    "CREATE TABLE items(sno INTEGER PRIMARY KEY,"
+    "  category INTEGER NOT NULL REFERENCES categories(number), name TEXT NOT NULL,"
+    "  price INTEGER NOT NULL CHECK (price >= 0), stock INTEGER NOT NULL CHECK (stock >= 0),"
+    "  initial_stock INTEGER NOT NULL CHECK (initial_stock >= 0)) STRICT;"
+    "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    "  pwhash TEXT NOT NULL, created_at INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE orders(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  opened_at INTEGER NOT NULL, closed_at INTEGER,"
+    "  status TEXT NOT NULL CHECK (status IN ('open', 'closed')),"
+    "  line_count INTEGER NOT NULL DEFAULT 0 CHECK (line_count >= 0),"
+    "  total INTEGER NOT NULL DEFAULT 0 CHECK (total >= 0), last_line_id INTEGER,"
+    "  CHECK ((status = 'open') = (closed_at IS NULL))) STRICT;"
+    "CREATE INDEX orders_by_user ON orders(user_id, id);"
+    "CREATE INDEX orders_open ON orders(id) WHERE status = 'open';"
+    "CREATE TABLE order_lines(id INTEGER PRIMARY KEY,"
+    "  order_id INTEGER NOT NULL REFERENCES orders(id),"
+    "  sno INTEGER NOT NULL REFERENCES items(sno), name TEXT NOT NULL,"
+    "  qty INTEGER NOT NULL CHECK (qty > 0), unit_price INTEGER NOT NULL CHECK (unit_price >= 0),"
+    "  line_total INTEGER NOT NULL CHECK (line_total >= 0), prev_line_id INTEGER) STRICT;"
+    "CREATE TABLE buy_requests(user_id INTEGER NOT NULL REFERENCES users(id),"
+    "  request_id TEXT NOT NULL, sno INTEGER NOT NULL, qty INTEGER NOT NULL,"
+    "  result INTEGER NOT NULL, line_id INTEGER REFERENCES order_lines(id),"
+    "  created_at INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (user_id, request_id)) STRICT, WITHOUT ROWID;"
+    "CREATE INDEX buy_requests_refused ON buy_requests(created_at) WHERE result != 0;"
+    "INSERT INTO categories VALUES (1, 'Mobiles');"
+    "INSERT INTO items VALUES (101, 1, 'Phone', 100, 6, 10);"
+    "INSERT INTO users VALUES (1, 'alice', 'x', 0);"
+    "INSERT INTO orders VALUES (1, 1, 10, 20, 'closed', 1, 100, 1);"
+    "INSERT INTO order_lines VALUES (1, 1, 101, 'Phone', 1, 100, 100, NULL);"
+    "PRAGMA user_version = 3;";
+
+static void make_v3_database(const char *path, const char *more_sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v3_database_schema, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, more_sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Issue 9: records stored wire codes; version 4 stores the shop's outcomes. Every value the old
+ * code could record maps to its outcome, in place, and stays prunable through the index. */
+static void test_open_upgrades_schema_v3_wire_codes_to_outcomes(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], text[256];
+    path_in(f, "v3.db", path, sizeof path);
+    make_v3_database(path,
+                     "INSERT INTO buy_requests VALUES (1, 'bought', 101, 1, 0, 1, 100);"
+                     "INSERT INTO buy_requests VALUES (1, 'no-item', 999, 1, 7, NULL, 200);"
+                     "INSERT INTO buy_requests VALUES (1, 'bad-qty', 101, 0, 10, NULL, 300);"
+                     "INSERT INTO buy_requests VALUES (1, 'no-stock', 101, 50, 11, NULL, 400);"
+                     "INSERT INTO buy_requests VALUES (1, 'full', 101, 1, 13, NULL, 500);");
+
+    store_t *st = open_or_fail(path);
+    raw_query(path, "PRAGMA user_version", text, sizeof text);
+    assert_string_equal(text, "4");
+    raw_query(path, BUY_REQUESTS_COLUMNS, text, sizeof text);
+    assert_string_equal(text, BUY_REQUESTS_COLUMNS_V4);
+    static const struct {
+        const char *rid;
+        outcome_t outcome;
+    } want[] = {{"bought", OUTCOME_BOUGHT},
+                {"no-item", OUTCOME_NO_SUCH_ITEM},
+                {"bad-qty", OUTCOME_BAD_QUANTITY},
+                {"no-stock", OUTCOME_INSUFFICIENT_STOCK},
+                {"full", OUTCOME_ORDER_FULL}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        store_request_t rec;
+        assert_int_equal(store_request_get(st, 1, want[i].rid, &rec), STORE_OK);
+        if (rec.outcome != want[i].outcome)
+            fail_msg("request %s: outcome %d, want %d", want[i].rid, (int)rec.outcome,
+                     (int)want[i].outcome);
+        assert_int_equal(rec.stock_left, -1); /* not kept before version 4 */
+    }
+    store_request_t rec;
+    assert_int_equal(store_request_get(st, 1, "bought", &rec), STORE_OK);
+    assert_int_equal(rec.line_id, 1);
+    /* The partial index follows the renamed column; refusals still expire, purchases stay. */
+    raw_query(path, "SELECT sql FROM sqlite_schema WHERE name = 'buy_requests_refused'", text,
+              sizeof text);
+    assert_non_null(strstr(text, "WHERE outcome != 0"));
+    int64_t deleted = -1;
+    assert_int_equal(store_requests_prune(st, 450, 100, &deleted), STORE_OK);
+    assert_int_equal(deleted, 3);
+    assert_int_equal(store_request_get(st, 1, "full", &rec), STORE_OK);
+    assert_int_equal(store_request_get(st, 1, "bought", &rec), STORE_OK);
+    /* New records keep the stock left. */
+    store_request_t put = {.sno = 101, .qty = 9, .outcome = OUTCOME_INSUFFICIENT_STOCK,
+                           .stock_left = 6, .created_at = 600};
+    assert_int_equal(store_request_put(st, 1, "after", &put), STORE_OK);
+    assert_int_equal(store_request_get(st, 1, "after", &rec), STORE_OK);
+    assert_int_equal(rec.stock_left, 6);
+    store_close(st);
+}
+
+/* A value the old code never recorded is not guessed at: the upgrade fails, the file stays at
+ * version 3 with its records as they were. */
+static void test_open_refuses_to_upgrade_unknown_v3_wire_code(void **state)
+{
+    fixture_t *f = *state;
+    char path[160], text[256], err[256] = "";
+    path_in(f, "v3-odd.db", path, sizeof path);
+    make_v3_database(path, "INSERT INTO buy_requests VALUES (1, 'odd', 101, 1, 12, NULL, 100);");
+    assert_null(store_open(path, err, sizeof err));
+    assert_non_null(strstr(err, "upgrading schema"));
+    raw_query(path, "PRAGMA user_version", text, sizeof text);
+    assert_string_equal(text, "3");
+    raw_query(path, "SELECT result FROM buy_requests WHERE request_id = 'odd'", text, sizeof text);
+    assert_string_equal(text, "12");
 }
 
 static void test_reopen_keeps_data(void **state)
@@ -1010,8 +1135,10 @@ static void test_requests(void **state)
     int64_t order = open_order(f->st, alice, 1000);
     int64_t line = buy(f->st, order, 101, "Phone", PHONE_PRICE, 2);
 
-    store_request_t ok = {.sno = 101, .qty = 2, .result = 0, .line_id = line};
-    store_request_t refused = {.sno = 201, .qty = 50, .result = 9, .line_id = 0};
+    store_request_t ok = {.sno = 101, .qty = 2, .outcome = OUTCOME_BOUGHT, .line_id = line};
+    store_request_t refused = {.sno = 201, .qty = 50, .outcome = OUTCOME_INSUFFICIENT_STOCK,
+                               .line_id = 0, .stock_left = 7};
+    store_request_t no_item = {.sno = 999, .qty = 1, .outcome = OUTCOME_NO_SUCH_ITEM, .stock_left = 3};
     store_request_t got;
     assert_int_equal(store_request_get(f->st, alice, "r-1", &got), STORE_NOT_FOUND);
     assert_int_equal(store_request_put(f->st, alice, "r-1", &ok), STORE_OK);
@@ -1021,13 +1148,20 @@ static void test_requests(void **state)
     assert_int_equal(store_request_get(f->st, alice, "r-1", &got), STORE_OK);
     assert_int_equal(got.sno, 101);
     assert_int_equal(got.qty, 2);
-    assert_int_equal(got.result, 0);
+    assert_int_equal(got.outcome, OUTCOME_BOUGHT);
     assert_int_equal(got.line_id, line);
+    assert_int_equal(got.stock_left, -1);
     assert_int_equal(store_request_get(f->st, alice, "r-2", &got), STORE_OK);
     assert_int_equal(got.sno, 201);
     assert_int_equal(got.qty, 50);
-    assert_int_equal(got.result, 9);
+    assert_int_equal(got.outcome, OUTCOME_INSUFFICIENT_STOCK);
     assert_int_equal(got.line_id, 0);
+    assert_int_equal(got.stock_left, 7); /* what the refusal's text said */
+    /* Only an INSUFFICIENT_STOCK refusal keeps a number left. */
+    assert_int_equal(store_request_put(f->st, alice, "r-3", &no_item), STORE_OK);
+    assert_int_equal(store_request_get(f->st, alice, "r-3", &got), STORE_OK);
+    assert_int_equal(got.outcome, OUTCOME_NO_SUCH_ITEM);
+    assert_int_equal(got.stock_left, -1);
     assert_int_equal(store_request_get(f->st, bob, "r-1", &got), STORE_OK);
     assert_int_equal(got.sno, 201);
 
@@ -1047,15 +1181,15 @@ static void test_requests_prune_forgets_old_refusals_only(void **state)
     int64_t alice = add_user(f->st, "alice");
     int64_t order = open_order(f->st, alice, 1000);
     int64_t line = buy(f->st, order, 101, "Phone", PHONE_PRICE, 1);
-    store_request_t old_ok = {.sno = 101, .qty = 1, .result = 0, .line_id = line, .created_at = 100};
+    store_request_t old_ok = {.sno = 101, .qty = 1, .outcome = OUTCOME_BOUGHT, .line_id = line, .created_at = 100};
     assert_int_equal(store_request_put(f->st, alice, "bought", &old_ok), STORE_OK);
     char rid[32];
     for (int i = 0; i < 5; i++) {
-        store_request_t refused = {.sno = 201, .qty = 50, .result = 9, .created_at = 200 + i};
+        store_request_t refused = {.sno = 201, .qty = 50, .outcome = OUTCOME_BAD_QUANTITY, .created_at = 200 + i};
         snprintf(rid, sizeof rid, "old-%d", i);
         assert_int_equal(store_request_put(f->st, alice, rid, &refused), STORE_OK);
     }
-    store_request_t recent = {.sno = 201, .qty = 50, .result = 9, .created_at = 1000};
+    store_request_t recent = {.sno = 201, .qty = 50, .outcome = OUTCOME_BAD_QUANTITY, .created_at = 1000};
     assert_int_equal(store_request_put(f->st, alice, "recent", &recent), STORE_OK);
 
     int64_t deleted = -1;
@@ -1169,6 +1303,8 @@ int main(void)
         T(test_open_bad_path_reports_error),
         T(test_open_refuses_newer_schema),
         T(test_open_upgrades_schema_v1),
+        T(test_open_upgrades_schema_v3_wire_codes_to_outcomes),
+        T(test_open_refuses_to_upgrade_unknown_v3_wire_code),
         T(test_requests_prune_forgets_old_refusals_only),
         T(test_interleaved_orders_keep_their_own_lines),
         T(test_reopen_keeps_data),
