@@ -15,8 +15,9 @@
  *      (published by the sync thread).
  *   3. An outcome is posted only after the transaction holding it committed and a store_sync
  *      that began after that commit returned, or after it rolled back and the job was
- *      rewritten to COMMIT_FAILED (nothing bought, answered INTERNAL). If a sync fails, nothing after it is posted: the
- *      process stops (the durability of those commits is unknown; a restart recovers the truth).
+ *      rewritten to COMMIT_FAILED (nothing bought, answered INTERNAL). If a sync fails, nothing
+ *      after it is posted: the process stops (the durability of those commits is unknown; a
+ *      restart recovers the truth).
  *   4. Batches are released in the order they committed.
  */
 #include "server/committer.h"
@@ -199,6 +200,13 @@ static bool apply_buy(committer_t *cm, commit_job_t *job, int64_t now)
     if (has_rid) {
         store_request_t rec;
         store_status_t s = store_request_get(cm->store, job->user_id, job->request_id, &rec);
+        if (s == STORE_OK && rec.outcome != OUTCOME_BOUGHT && rec.created_at < now - cm->request_retention) {
+            /* A refusal past its retention is forgotten now, even before a prune reaches it:
+             * the id is a new request (PROTOCOL.md, BUY). */
+            if (store_request_forget(cm->store, job->user_id, job->request_id) != STORE_OK)
+                return false;
+            s = STORE_NOT_FOUND;
+        }
         if (s == STORE_OK) {
             if (rec.sno != job->sno || rec.qty != job->qty) {
                 job->status = COMMIT_CONFLICT;

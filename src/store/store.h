@@ -120,7 +120,7 @@ typedef struct {
     int64_t line_id;    /* the line bought when outcome is OUTCOME_BOUGHT, else 0 */
     int64_t stock_left; /* OUTCOME_INSUFFICIENT_STOCK: the units left when it was refused;
                            -1 when unknown (recorded before schema version 4) or another outcome */
-    int64_t created_at; /* Unix seconds when recorded (store_request_put writes it) */
+    int64_t created_at; /* Unix seconds when recorded (put writes it, get reads it) */
 } store_request_t;
 
 /* STORE_NOT_FOUND when not recorded; STORE_ERROR for a record this build cannot read (an
@@ -129,6 +129,8 @@ store_status_t store_request_get(store_t *st, int64_t user_id, const char *reque
                                  store_request_t *out);
 store_status_t store_request_put(store_t *st, int64_t user_id, const char *request_id,
                                  const store_request_t *req);
+/* Forgets one refused outcome (a purchase's record is never forgotten: STORE_NOT_FOUND then). */
+store_status_t store_request_forget(store_t *st, int64_t user_id, const char *request_id);
 /* Forgets at most `limit` refused outcomes (not OUTCOME_BOUGHT) recorded before `before`, oldest
  * first; *deleted says how many. A purchase's record is kept for good (its line exists). */
 store_status_t store_requests_prune(store_t *st, int64_t before, int64_t limit, int64_t *deleted);

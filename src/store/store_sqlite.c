@@ -170,6 +170,7 @@ typedef enum {
     Q_REQUEST_GET,
     Q_REQUEST_PUT,
     Q_REQUEST_PRUNE,
+    Q_REQUEST_FORGET,
     Q_ORDER_WITH_LINES,
     Q_ORDERS_OF_USER,
     Q_COUNT
@@ -212,7 +213,7 @@ static const char *const query_sql[Q_COUNT] = {
                       " WHERE id = ?1 AND status = 'open' AND total <= 9223372036854775807 - ?6",
     [Q_LINE_GET] = "SELECT id, order_id, sno, name, qty, unit_price, line_total"
                    " FROM order_lines WHERE id = ?1",
-    [Q_REQUEST_GET] = "SELECT sno, qty, outcome, line_id, stock_left FROM buy_requests"
+    [Q_REQUEST_GET] = "SELECT sno, qty, outcome, line_id, stock_left, created_at FROM buy_requests"
                       " WHERE user_id = ?1 AND request_id = ?2",
     [Q_REQUEST_PUT] = "INSERT INTO buy_requests"
                       " (user_id, request_id, sno, qty, outcome, line_id, created_at, stock_left)"
@@ -220,6 +221,7 @@ static const char *const query_sql[Q_COUNT] = {
     [Q_REQUEST_PRUNE] = "DELETE FROM buy_requests WHERE (user_id, request_id) IN ("
                         " SELECT user_id, request_id FROM buy_requests"
                         " WHERE outcome != 0 AND created_at < ?1 ORDER BY created_at LIMIT ?2)",
+    [Q_REQUEST_FORGET] = "DELETE FROM buy_requests WHERE user_id = ?1 AND request_id = ?2 AND outcome != 0",
     /* One statement, so header and lines come from one snapshot even while the committer
      * writes through another connection. */
     [Q_ORDER_WITH_LINES] = "WITH RECURSIVE chain(id) AS ("
@@ -1121,7 +1123,7 @@ store_status_t store_request_get(store_t *st, int64_t user_id, const char *reque
             out->outcome = (outcome_t)outcome;
             out->line_id = sqlite3_column_int64(s, 3); /* NULL reads as 0 */
             out->stock_left = sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 4);
-            out->created_at = 0; /* not read back */
+            out->created_at = sqlite3_column_int64(s, 5);
         }
     }
     finish(s);
@@ -1152,6 +1154,17 @@ store_status_t store_request_put(store_t *st, int64_t user_id, const char *reque
         return note(st, STORE_NOT_FOUND, "request %s: no user %lld or line %lld", request_id,
                     (long long)user_id, (long long)req->line_id);
     return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+store_status_t store_request_forget(store_t *st, int64_t user_id, const char *request_id)
+{
+    sqlite3_stmt *s = st->q[Q_REQUEST_FORGET];
+    if (!(bind_i64(s, 1, user_id) && bind_text(s, 2, request_id)))
+        return bind_error(st, s, "forgetting request");
+    if (run(st, s, "forgetting request") != SQLITE_DONE)
+        return STORE_ERROR;
+    return sqlite3_changes64(st->db) == 1 ? STORE_OK
+                                          : note(st, STORE_NOT_FOUND, "no refused request %s", request_id);
 }
 
 store_status_t store_requests_prune(store_t *st, int64_t before, int64_t limit, int64_t *deleted)

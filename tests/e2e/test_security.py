@@ -231,7 +231,7 @@ class RequestRetentionTest(ServerTestCase):
         bought = c.request("BUY 102 1 bought-y").final
         self.assertTrue(bought.startswith("OK "), bought)
         time.sleep(3.2)
-        c.request("BUY 103 1")           # a batch after the retention: it forgets expired refusals
+        # Past the retention the id is a new request at once, with no other purchase in between.
         self.assertTrue(c.request("BUY 101 1 keep-me-x").final.startswith("OK "))
         self.assertEqual(c.request("BUY 102 1 bought-y").final, bought)   # still the first outcome
         self.assertTrue(c.request("BUY 102 2 bought-y").final.startswith("ERR CONFLICT "))

@@ -1203,8 +1203,16 @@ static void test_requests_prune_forgets_old_refusals_only(void **state)
     assert_int_equal(store_requests_prune(f->st, 1000, 3, &deleted), STORE_OK);
     assert_int_equal(deleted, 0);
     assert_int_equal(store_request_get(f->st, alice, "recent", &got), STORE_OK);
+    assert_int_equal(got.created_at, 1000);         /* read back: the committer checks its age */
     assert_int_equal(store_request_get(f->st, alice, "bought", &got), STORE_OK); /* kept for good */
     assert_int_equal(got.line_id, line);
+
+    /* One refusal is forgotten on its own (an expired one met before a prune); a purchase never. */
+    assert_int_equal(store_request_forget(f->st, alice, "recent"), STORE_OK);
+    assert_int_equal(store_request_get(f->st, alice, "recent", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_request_forget(f->st, alice, "recent"), STORE_NOT_FOUND);
+    assert_int_equal(store_request_forget(f->st, alice, "bought"), STORE_NOT_FOUND);
+    assert_int_equal(store_request_get(f->st, alice, "bought", &got), STORE_OK);
 }
 
 /* ---- Stock invariant. ---- */
