@@ -95,6 +95,11 @@ $(BUILD)/tests/test_order_ids: tests/unit/test_order_ids.c $(BUILD)/obj/src/serv
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST) libsodium)
 
+# The serving options: config.c over the pure core (ORDER_LINES_*).
+$(BUILD)/tests/test_config: tests/unit/test_config.c $(BUILD)/obj/src/server/config.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
+
 # The client's output module (terminal-safe text, tables, the --json emitter) writes to a FILE
 # only, so it is tested alone, over the pure core.
 $(BUILD)/tests/test_output: tests/unit/test_output.c $(BUILD)/obj/src/client/output.o $(CORE_OBJ)

@@ -12,11 +12,13 @@
 #include "core/order.h"
 #include "server/auth.h"
 #include "server/committer.h"
+#include "server/readers.h"
 #include "server/session_map.h"
 #include "server/worker.h"
 #include "server/log.h"
 #include "store/store.h"
 
+/* ORDERS lists at most this many orders, newest first (PROTOCOL.md). */
 #define ORDERS_LIST_MAX 100
 
 static server_t *srv_of(request_ctx_t *r) { return r->w->srv; }
@@ -392,80 +394,138 @@ static void cmd_buy(request_ctx_t *r, const shop1_request_t *req)
     buy_submit_next(w, s); /* may answer at once (BUSY): suspend first */
 }
 
-/* --- Reads from the worker's store. --- */
+/* --- RECEIPT and ORDERS: read by the reader pool (readers.h), formatted here when the rows
+ * come back, on the worker that owns the request. --- */
 
 static const char *status_word(const store_order_t *o) { return o->open ? "open" : "closed"; }
+
+/* The rows of a RECEIPT: at most --order-lines, the most one order holds (PROTOCOL.md). */
+static void receipt_reply(request_ctx_t *r, const read_job_t *job)
+{
+    shop1_buf_t *out = r->out;
+    const currency_t *cur = &srv_of(r)->currency;
+    if (job->status == STORE_NOT_FOUND) {
+        shop1_err(out, SHOP1_ERR_NO_SUCH_ORDER, "no order %" PRId64 " of yours", job->wire_order_id);
+        return;
+    }
+    if (job->status != STORE_OK) {
+        shop1_err(out, SHOP1_ERR_INTERNAL, "could not read the order");
+        return;
+    }
+    for (size_t i = 0; i < job->n; i++) {
+        const store_line_t *l = &job->lines[i];
+        shop1_row_begin(out);
+        shop1_row_int(out, l->sno);
+        shop1_row_str(out, l->name);
+        shop1_row_int(out, l->qty);
+        shop1_row_money(out, l->unit_price, cur->minor_digits);
+        shop1_row_money(out, l->line_total, cur->minor_digits);
+        shop1_row_end(out);
+    }
+    char total[MONEY_FORMAT_MAX];
+    money_format(job->order.total, cur->minor_digits, total, sizeof total);
+    shop1_ok(out, "order %" PRId64 " %s total %s %s", wire_order_id(r, job->order.order_id),
+             status_word(&job->order), total, cur->code);
+}
+
+/* The rows of ORDERS: at most ORDERS_LIST_MAX, newest first (PROTOCOL.md). */
+static void orders_reply(request_ctx_t *r, const read_job_t *job)
+{
+    shop1_buf_t *out = r->out;
+    if (job->status != STORE_OK) {
+        shop1_err(out, SHOP1_ERR_INTERNAL, "could not read your orders");
+        return;
+    }
+    for (size_t i = 0; i < job->n; i++) {
+        const store_order_t *o = &job->orders[i];
+        char when[32];
+        time_t t = (time_t)o->opened_at;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        shop1_row_begin(out);
+        shop1_row_int(out, wire_order_id(r, o->order_id));
+        shop1_row_str(out, when);
+        shop1_row_str(out, status_word(o));
+        shop1_row_int(out, (int64_t)o->lines);
+        shop1_row_money(out, o->total, digits(r));
+        shop1_row_end(out);
+    }
+    shop1_ok(out, "%zu orders", job->n);
+}
+
+/* A read came back. The session may have ended meanwhile (LOGOUT, or its connection closed):
+ * then there is no one to answer, and resume only releases the request (a dead connection
+ * drops the reply; a datagram's reply is dropped by send_sealed, as for BUY). */
+static void deliver_read(mailbox_msg_t *msg)
+{
+    read_job_t *job = (read_job_t *)msg;
+    request_ctx_t *r = job->ctx;
+    session_t *s = r->session;
+    if (!s->ended && s->logged_in && s->id == job->session_id) {
+        if (job->kind == READ_RECEIPT)
+            receipt_reply(r, job);
+        else
+            orders_reply(r, job);
+    }
+    r->ops->resume(r);
+    read_job_free(job);
+}
+
+/* Sends job to the reader pool and suspends r, or answers BUSY (queue full) and frees job. */
+static void read_submit(request_ctx_t *r, read_job_t *job)
+{
+    worker_t *w = r->w;
+    job->msg.deliver = deliver_read;
+    job->reply_to = w->mailbox;
+    job->ctx = r;
+    job->session_id = r->session->id;
+    job->user_id = r->session->user_id;
+    if (!reader_submit(w->srv->readers, job)) {
+        read_job_free(job);
+        shop1_err(r->out, SHOP1_ERR_BUSY, "too many reads in progress; try again");
+        return;
+    }
+    r->ops->suspend(r);
+}
 
 static void cmd_receipt(request_ctx_t *r, const shop1_request_t *req)
 {
     session_t *s = r->session;
-    shop1_buf_t *out = r->out;
     const currency_t *cur = &srv_of(r)->currency;
     int64_t id = req->order_id ? order_ids_from_wire(&srv_of(r)->order_ids, req->order_id) : s->order_id;
     if (id == 0 && !req->order_id) {
         char zero[MONEY_FORMAT_MAX];
         money_format(0, cur->minor_digits, zero, sizeof zero);
-        shop1_ok(out, "order none open total %s %s", zero, cur->code);
+        shop1_ok(r->out, "order none open total %s %s", zero, cur->code);
         return;
     }
-    store_t *st = r->w->store;
-    store_order_t hdr;
-    store_line_t *lines = NULL;
-    size_t n = 0;
-    store_status_t rc = id ? store_order_get(st, id, s->user_id, &hdr, &lines, &n) : STORE_NOT_FOUND;
-    if (rc == STORE_NOT_FOUND) {
-        shop1_err(out, SHOP1_ERR_NO_SUCH_ORDER, "no order %" PRId64 " of yours", req->order_id);
+    if (id == 0) { /* not an id the server hands out: nothing to read */
+        shop1_err(r->out, SHOP1_ERR_NO_SUCH_ORDER, "no order %" PRId64 " of yours", req->order_id);
         return;
     }
-    if (rc != STORE_OK) {
-        log_error("receipt: %s", store_errmsg(st));
-        shop1_err(out, SHOP1_ERR_INTERNAL, "could not read the order");
+    read_job_t *job = calloc(1, sizeof *job);
+    if (!job) {
+        shop1_err(r->out, SHOP1_ERR_BUSY, "out of memory; try again");
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        shop1_row_begin(out);
-        shop1_row_int(out, lines[i].sno);
-        shop1_row_str(out, lines[i].name);
-        shop1_row_int(out, lines[i].qty);
-        shop1_row_money(out, lines[i].unit_price, cur->minor_digits);
-        shop1_row_money(out, lines[i].line_total, cur->minor_digits);
-        shop1_row_end(out);
-    }
-    free(lines);
-    char total[MONEY_FORMAT_MAX];
-    money_format(hdr.total, cur->minor_digits, total, sizeof total);
-    shop1_ok(out, "order %" PRId64 " %s total %s %s", wire_order_id(r, hdr.order_id), status_word(&hdr), total,
-             cur->code);
+    job->kind = READ_RECEIPT;
+    job->order_id = id;
+    job->wire_order_id = req->order_id;
+    read_submit(r, job);
 }
 
 static void cmd_orders(request_ctx_t *r, const shop1_request_t *req)
 {
     (void)req;
-    shop1_buf_t *out = r->out;
-    store_t *st = r->w->store;
-    store_order_t *orders = NULL;
-    size_t n = 0;
-    if (store_orders_list(st, r->session->user_id, ORDERS_LIST_MAX, &orders, &n) != STORE_OK) {
-        log_error("orders: %s", store_errmsg(st));
-        shop1_err(out, SHOP1_ERR_INTERNAL, "could not read your orders");
+    read_job_t *job = calloc(1, sizeof *job);
+    if (!job) {
+        shop1_err(r->out, SHOP1_ERR_BUSY, "out of memory; try again");
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        char when[32];
-        time_t t = (time_t)orders[i].opened_at;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        shop1_row_begin(out);
-        shop1_row_int(out, wire_order_id(r, orders[i].order_id));
-        shop1_row_str(out, when);
-        shop1_row_str(out, status_word(&orders[i]));
-        shop1_row_int(out, (int64_t)orders[i].lines);
-        shop1_row_money(out, orders[i].total, digits(r));
-        shop1_row_end(out);
-    }
-    free(orders);
-    shop1_ok(out, "%zu orders", n);
+    job->kind = READ_ORDERS;
+    job->limit = ORDERS_LIST_MAX;
+    read_submit(r, job);
 }
 
 /* --- Session end. --- */

@@ -1,5 +1,5 @@
 /* commands: what each SHOP/1 request does — catalog reads answered from memory, receipts and
- * orders read from the worker's store, LOGIN sent to the auth pool and BUY to the committer —
+ * orders read by the reader pool, LOGIN sent to the auth pool and BUY to the committer —
  * and the login session that requests act in. Transport-independent: a request arrives with a
  * request_ctx_t saying where its reply goes (a TLS connection, or a UDP datagram) and how to
  * hold and release it while an outcome is pending. */

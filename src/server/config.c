@@ -19,6 +19,8 @@ void config_defaults(config_t *cfg)
         .port = 5555,
         .threads = cores > 0 && cores <= 256 ? (int)cores : 2,
         .auth_threads = 2,
+        .reader_threads = 2,
+        .reader_queue_max = 1024,
         .max_connections = 10000,
         .max_per_address = 256,
         .output_budget = (size_t)256 * 1024 * 1024,
@@ -52,6 +54,8 @@ const char *config_usage(void)
            "  --port N                 TLS/TCP and UDP port (default 5555; 0 = any free port)\n"
            "  --threads N              network worker threads (default: number of cores)\n"
            "  --auth-threads N         password hashing threads (default 2)\n"
+           "  --reader-threads N       threads reading receipts and order lists (default 2)\n"
+           "  --reader-queue N         reads waiting for a reader thread before BUSY (default 1024)\n"
            "  --max-connections N      concurrent TLS connections (default 10000)\n"
            "  --max-per-address N      connections from one IPv4 address or IPv6 /64 (default 256)\n"
            "  --output-budget BYTES    pending reply bytes over all connections before each takes\n"
@@ -88,7 +92,7 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
 {
     enum { O_DATA = 1, O_LISTEN, O_PORT, O_THREADS, O_AUTH, O_MAXCONN, O_IDLE, O_HANDSHAKE,
            O_OUTPUT, O_LOGINFAIL, O_UDPRATE, O_COMMITQ, O_ORDERLINES, O_PERADDR, O_BUDGET,
-           O_SESSIONRATE, O_RETENTION, O_ALLOWROOT, O_ALLOWCAKEY };
+           O_SESSIONRATE, O_RETENTION, O_READERS, O_READERQ, O_ALLOWROOT, O_ALLOWCAKEY };
     static const struct option opts[] = {
         {"data", required_argument, NULL, O_DATA},
         {"listen", required_argument, NULL, O_LISTEN},
@@ -107,6 +111,8 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         {"output-budget", required_argument, NULL, O_BUDGET},
         {"udp-session-rate", required_argument, NULL, O_SESSIONRATE},
         {"request-retention", required_argument, NULL, O_RETENTION},
+        {"reader-threads", required_argument, NULL, O_READERS},
+        {"reader-queue", required_argument, NULL, O_READERQ},
         {"allow-root", no_argument, NULL, O_ALLOWROOT},
         {"allow-ca-key", no_argument, NULL, O_ALLOWCAKEY},
         {NULL, 0, NULL, 0},
@@ -116,7 +122,7 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
     int c;
     long v;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        const char *name = c > 0 && c <= O_RETENTION ? opts[c - 1].name : "";
+        const char *name = c > 0 && c <= O_READERQ ? opts[c - 1].name : "";
         switch (c) {
         case O_DATA: cfg->data_dir = optarg; continue;
         case O_ALLOWROOT: cfg->allow_root = true; continue;
@@ -181,6 +187,14 @@ int config_parse_serve(config_t *cfg, int argc, char **argv)
         case O_SESSIONRATE:
             if (parse_long(name, optarg, 1, 10000000, &v)) return -1;
             cfg->udp_session_rate = (int)v;
+            continue;
+        case O_READERS:
+            if (parse_long(name, optarg, 1, 64, &v)) return -1;
+            cfg->reader_threads = (int)v;
+            continue;
+        case O_READERQ:
+            if (parse_long(name, optarg, 1, 10000000, &v)) return -1;
+            cfg->reader_queue_max = (size_t)v;
             continue;
         default:
             fputs(config_usage(), stderr);

@@ -13,6 +13,8 @@ typedef struct {
     int port;                      /* --port, default 5555; 0 picks a free port */
     int threads;                   /* --threads, default: number of cores */
     int auth_threads;              /* --auth-threads, default 2 */
+    int reader_threads;            /* --reader-threads: store reads (RECEIPT, ORDERS), default 2 */
+    size_t reader_queue_max;       /* --reader-queue: reads waiting for a reader before BUSY, 1024 */
     int max_connections;           /* --max-connections, default 10000 */
     int max_per_address;           /* --max-per-address: connections per IPv4 /32 or IPv6 /64, 256 */
     size_t output_budget;          /* --output-budget: reply bytes pending over all connections

@@ -1,4 +1,4 @@
-/* mailbox: how other threads (committer, auth pool) hand finished work back to one worker's event
+/* mailbox: how other threads (committer, auth and reader pools) hand finished work back to one worker's event
  * loop. Any thread posts; the owning worker's loop runs each message's deliver function. Posting to
  * an empty mailbox wakes the loop once (eventfd), so a batch of outcomes costs one wake-up.
  * A thread never touches another thread's connections: it only posts here. */

@@ -1,5 +1,6 @@
 /* server: start-up (data directory, catalog, TLS, sockets, threads), the signal wait, and the
- * orderly stop: workers finish in-flight replies, then the committer drains, then the rest. */
+ * orderly stop: workers finish in-flight replies (and wait for their reads), then the reader pool
+ * stops, then the committer drains, then the rest. */
 #include "server/server.h"
 
 #include <errno.h>
@@ -225,6 +226,10 @@ static void server_free(server_t *srv)
 {
     for (int i = 0; i < srv->nworkers; i++)
         worker_join(srv->workers[i]);
+    /* A worker's loop ends only once every outcome it waited for came back (pending_jobs), so
+     * no read job is left; any that were would still post into live mailboxes here, and
+     * worker_free delivers what its mailbox holds. */
+    reader_pool_stop(srv->readers);
     for (int i = 0; i < srv->nworkers; i++)
         worker_free(srv->workers[i]);
     free(srv->workers);
@@ -302,6 +307,9 @@ int server_run(const config_t *cfg)
         goto out;
     if (!(srv.auth = auth_pool_start(srv.db_path, cfg->auth_threads, cfg->auth_queue_max,
                                      cfg->login_failures, cfg->login_window, err, sizeof err)))
+        goto out;
+    if (!(srv.readers = reader_pool_start(srv.db_path, cfg->reader_threads, cfg->reader_queue_max,
+                                          err, sizeof err)))
         goto out;
     if (bind_all(&srv, tcp, udp, err, sizeof err) != 0)
         goto out;

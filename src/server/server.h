@@ -1,5 +1,5 @@
 /* server: the serving process as one context — configuration, catalog, TLS context, committer,
- * auth pool and the worker threads — and its life cycle (start, run until a signal, stop).
+ * auth pool, reader pool and the worker threads — and its life cycle (start, run until a signal, stop).
  * Passed explicitly to everything that needs it; there is no global server state. */
 #ifndef NETSHOP_SERVER_H
 #define NETSHOP_SERVER_H
@@ -16,6 +16,7 @@
 #include "server/committer.h"
 #include "proto/udp_wire.h"
 #include "server/config.h"
+#include "server/readers.h"
 #include "server/order_ids.h"
 #include "server/peer_limit.h"
 #include "server/udp_rate.h"
@@ -32,6 +33,7 @@ typedef struct server {
     SSL_CTX *ssl_ctx;         /* shared read-only by the workers */
     committer_t *committer;
     auth_pool_t *auth;
+    reader_pool_t *readers;   /* RECEIPT and ORDERS: the store is never read on a worker */
     struct worker **workers;
     int nworkers;
     int port;                 /* the port actually bound */

@@ -1,4 +1,4 @@
-/* worker: a network thread's life — loop, listener, UDP socket, read store, and draining. */
+/* worker: a network thread's life — loop, listener, UDP socket and draining. */
 #include "server/worker.h"
 
 #include <stdio.h>
@@ -128,11 +128,6 @@ worker_t *worker_new(server_t *srv, int index, int tcp_fd, int udp_fd, char *err
     struct timeval second = {.tv_sec = 1};
     if (!w->mailbox || !w->drain_timer || !w->watchdog || !w->sessions || event_add(w->watchdog, &second) != 0)
         goto fail;
-    w->store = store_open(srv->db_path, err, errlen);
-    if (!w->store) {
-        worker_free(w);
-        return NULL;
-    }
     return w;
 fail_fds:
     if (!w->listener)
@@ -178,7 +173,6 @@ void worker_free(worker_t *w)
         event_free(w->drain_timer);
     if (w->watchdog)
         event_free(w->watchdog);
-    store_close(w->store);
     session_map_free(w->sessions);
     if (w->base)
         event_base_free(w->base);

@@ -1,5 +1,5 @@
 /* worker: one network thread — its own libevent loop, its own SO_REUSEPORT TCP listener and UDP
- * socket, its own read-only store connection, and the connections it accepted. Everything a
+ * socket, and the connections it accepted (it never reads the store: see readers.h). Everything a
  * worker owns is touched only by its thread; other threads reach it through its mailbox. */
 #ifndef NETSHOP_WORKER_H
 #define NETSHOP_WORKER_H
@@ -11,7 +11,6 @@
 
 #include "server/mailbox.h"
 #include "server/server.h"
-#include "store/store.h"
 
 struct event_base;
 struct evconnlistener;
@@ -27,11 +26,10 @@ typedef struct worker {
     struct evconnlistener *listener;
     struct udp_endpoint *udp;
     mailbox_t *mailbox;
-    store_t *store;            /* reads: receipts and orders */
     struct session_map *sessions; /* logged-in sessions of this worker's connections, by id */
     struct conn *conns;        /* the connections this worker owns (list owned by conn.c) */
     size_t nconns;
-    size_t pending_jobs;       /* LOGIN/BUY outcomes still to come back to this worker */
+    size_t pending_jobs;       /* LOGIN/BUY/read outcomes still to come back to this worker */
     bool draining;             /* stopping: no new connections, exit when conns is empty */
     struct event *drain_timer; /* forces the exit if connections do not finish in time */
     struct event *watchdog;    /* conn_sweep once a second */

@@ -33,6 +33,9 @@ typedef enum {
  * message into err on failure. The caller owns the store; close with store_close. */
 store_t *store_open(const char *path, char *err, size_t errlen);
 void store_close(store_t *st);
+/* Makes this connection refuse every write from now on (a reader's connection). STORE_OK or
+ * STORE_ERROR. */
+store_status_t store_read_only(store_t *st);
 /* The message of the last STORE_ERROR on this store (valid until the next call). */
 const char *store_errmsg(const store_t *st);
 

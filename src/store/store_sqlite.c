@@ -689,6 +689,13 @@ store_t *store_open(const char *path, char *err, size_t errlen)
     return st;
 }
 
+store_status_t store_read_only(store_t *st)
+{
+    if (sqlite3_exec(st->db, "PRAGMA query_only = ON", NULL, NULL, NULL) != SQLITE_OK)
+        return sql_error(st, "making the connection read-only");
+    return STORE_OK;
+}
+
 void store_close(store_t *st)
 {
     if (st == NULL)
