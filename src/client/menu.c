@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/credentials.h"
 #include "client/input.h"
 #include "client/output.h"
 #include "client/replies.h"
@@ -16,6 +17,7 @@
 
 #define MENU_LINE "1. Browse  2. Purchase  3. Print Receipt  4. Exit"
 #define MENU_CATEGORY_MAX 200 /* bytes of a typed category name */
+#define MENU_LOGIN_TRIES 3    /* passwords typed at the prompt before the menu gives up */
 
 typedef struct {
     const client_options_t *o;
@@ -286,6 +288,35 @@ static menu_step_t menu_round(menu_t *m, cli_error_t *err)
     return step;
 }
 
+/* Logs in, asking again after a wrong user name or password when the password is typed at the
+ * prompt, MENU_LOGIN_TRIES times in all; the last refusal stays in *err (exit 4). Any other
+ * failure (rate limited, connection lost) ends at once. */
+static menu_step_t log_in(menu_t *m, cli_error_t *err)
+{
+    for (int tries = 1;; tries++) {
+        char user[SHOP1_USER_MAX + 1];
+        switch (session_login(m->session, m->in, user, sizeof user, err)) {
+        case SESSION_LOGGED_IN:
+            fputs("Logged in as ", stdout);
+            output_text(stdout, user);
+            fputs(".\n", stdout);
+            return STEP_CONTINUE;
+        case SESSION_USER_LEFT:
+            return STEP_QUIT;
+        case SESSION_FAILED:
+        default:
+            if (tries >= MENU_LOGIN_TRIES || strcmp(err->code, "AUTH_FAILED") != 0 ||
+                !credentials_password_typed(m->o))
+                return STEP_FAILED;
+            printf("Wrong user name or password; please try again (%d %s left).\n",
+                   MENU_LOGIN_TRIES - tries, MENU_LOGIN_TRIES - tries == 1 ? "try" : "tries");
+            fflush(stdout);
+            cli_error_clear(err);
+            break;
+        }
+    }
+}
+
 netshop_exit_t menu_run(const client_options_t *o, cli_error_t *err)
 {
     menu_t m = {.o = o};
@@ -297,24 +328,8 @@ netshop_exit_t menu_run(const client_options_t *o, cli_error_t *err)
     }
     menu_step_t step = STEP_FAILED;
     m.session = session_open(o, err);
-    if (m.session != NULL) {
-        char user[SHOP1_USER_MAX + 1];
-        switch (session_login(m.session, m.in, user, sizeof user, err)) {
-        case SESSION_LOGGED_IN:
-            fputs("Logged in as ", stdout);
-            output_text(stdout, user);
-            fputs(".\n", stdout);
-            step = STEP_CONTINUE;
-            break;
-        case SESSION_USER_LEFT:
-            step = STEP_QUIT;
-            break;
-        case SESSION_FAILED:
-        default:
-            step = STEP_FAILED;
-            break;
-        }
-    }
+    if (m.session != NULL)
+        step = log_in(&m, err);
     while (step == STEP_CONTINUE) {
         step = menu_round(&m, err);
         fflush(stdout);

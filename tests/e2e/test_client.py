@@ -408,6 +408,27 @@ class ClientTest(ServerTestCase):
         self.assertInOrder(cp.stdout, [MENU, "Choice: ", "No purchases yet in this session.", MENU,
                                        "Goodbye."])
 
+    def test_menu_wrong_password_asks_again(self):
+        """Issue 9: a mistyped password used to end the program at once."""
+        cp = self.cli(user="root", input_text="wrong1\nroot\n3\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertInOrder(cp.stdout, ["Password: ", "Wrong user name or password; please try "
+                                       "again (2 tries left).", "Password: ", "Logged in as root.",
+                                       MENU, "No purchases yet in this session.", "Goodbye."])
+
+    def test_menu_three_wrong_passwords_exit_4(self):
+        cp = self.cli(user="root", input_text="wrong1\nwrong2\nwrong3\nroot\n4\n")
+        self.assertEqual(cp.returncode, 4, cp.stdout + cp.stderr)
+        self.assertEqual(cp.stdout.count("Password: "), 3, cp.stdout)
+        self.assertIn("(1 try left)", cp.stdout)
+        self.assertNotIn(MENU, cp.stdout)
+        self.assertIn("netshop: login failed: wrong user name or password (AUTH_FAILED)", cp.stderr)
+
+    def test_menu_wrong_password_from_the_environment_is_not_retried(self):
+        cp = self.cli(user="root", password="wrong1", input_text="root\n4\n")
+        self.assertEqual(cp.returncode, 4, cp.stdout + cp.stderr)
+        self.assertNotIn("try again", cp.stdout)
+
     def test_menu_bad_input_gets_a_message_and_the_menu_again(self):
         watch = self.raw()
         before = (stock_of(watch, 101), stock_of(watch, 102))
