@@ -12,6 +12,7 @@
 #include "client/replies.h"
 #include "client/session.h"
 #include "client/views.h"
+#include "client/wording.h"
 #include "core/catalog.h"
 #include "core/order.h"
 
@@ -60,13 +61,16 @@ static menu_step_t ask_line(menu_t *m, const char *prompt, char **line)
     }
 }
 
-/* When the reply in m->reply is an ERR, prints `<what>: <reason> (<CODE>)` and returns true. */
+/* When the reply in m->reply is an ERR, prints `<what>: <reason> (<CODE>)` and returns true; the
+ * reason is the server's text in the menu's words (wording.h). */
 static bool show_refusal(menu_t *m, const char *what)
 {
     if (m->reply.final.kind != SHOP1_LINE_ERR)
         return false;
+    char reason[CLI_ERROR_MESSAGE_MAX];
+    wording_refusal(m->reply.final.code_name, m->reply.final.text, reason, sizeof reason);
     printf("%s: ", what);
-    output_text(stdout, m->reply.final.text[0] != '\0' ? m->reply.final.text : "refused");
+    output_text(stdout, reason);
     fputs(" (", stdout);
     output_text(stdout, m->reply.final.code_name);
     fputs(")\n", stdout);
@@ -196,6 +200,38 @@ static menu_step_t ask_quantity(menu_t *m, int64_t *qty)
     return STEP_CONTINUE;
 }
 
+/* Asks the server about item sno (ITEM) before the quantity is asked: *available is false, after
+ * telling the user, when there is no such item or none is left. STEP_FAILED when the connection
+ * failed or the reply is malformed. */
+static menu_step_t check_item(menu_t *m, const char *sno, bool *available, cli_error_t *err)
+{
+    char line[SHOP1_LINE_MAX];
+    *available = false;
+    session_format(line, "ITEM %s", sno); /* sno is at most a few digits: fits */
+    if (!session_request(m->session, line, &m->reply, err))
+        return STEP_FAILED;
+    if (m->reply.final.kind == SHOP1_LINE_ERR) {
+        if (m->reply.final.code == SHOP1_ERR_NO_SUCH_ITEM)
+            printf("There is no item with Sno %s; Browse lists them.\n", sno);
+        else
+            show_refusal(m, "Could not buy");
+        return STEP_CONTINUE;
+    }
+    reply_item_detail_t item;
+    if (!reply_item_detail(&m->reply, &item)) {
+        session_malformed("ITEM", err);
+        return STEP_FAILED;
+    }
+    if (item.item.quantity <= 0) {
+        fputs("Sorry, ", stdout);
+        output_text(stdout, item.item.name);
+        fputs(" is sold out.\n", stdout);
+        return STEP_CONTINUE;
+    }
+    *available = true;
+    return STEP_CONTINUE;
+}
+
 static menu_step_t do_purchase(menu_t *m, cli_error_t *err)
 {
     char sno[16];
@@ -203,6 +239,11 @@ static menu_step_t do_purchase(menu_t *m, cli_error_t *err)
     if (ask_sno(m, sno) == STEP_QUIT)
         return STEP_QUIT;
     if (sno[0] == '\0')
+        return STEP_CONTINUE;
+    bool available;
+    if (check_item(m, sno, &available, err) != STEP_CONTINUE)
+        return STEP_FAILED;
+    if (!available)
         return STEP_CONTINUE;
     if (ask_quantity(m, &qty) == STEP_QUIT)
         return STEP_QUIT;

@@ -429,6 +429,22 @@ class ClientTest(ServerTestCase):
         self.assertEqual(cp.returncode, 4, cp.stdout + cp.stderr)
         self.assertNotIn("try again", cp.stdout)
 
+    def test_menu_unknown_sno_is_reported_before_the_quantity(self):
+        """Issue 9: an unknown Sno was reported only after the quantity was asked."""
+        cp = self.cli(user="root", password="root", input_text="2\n999\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertInOrder(cp.stdout, ["Sno: ", "There is no item with Sno 999", MENU,
+                                       "Goodbye."])
+        self.assertNotIn("Quantity: ", cp.stdout)
+
+    def test_menu_unknown_category_names_no_protocol_verb(self):
+        """Issue 9: the menu showed the server's "(see CATEGORIES)"."""
+        cp = self.cli(user="root", password="root", input_text="1\nnosuch\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertIn("Could not browse: no category 'nosuch'; choose a number or a name from "
+                      "the list (NO_SUCH_CATEGORY)", cp.stdout)
+        self.assertNotIn("see CATEGORIES", cp.stdout)
+
     def test_menu_bad_input_gets_a_message_and_the_menu_again(self):
         watch = self.raw()
         before = (stock_of(watch, 101), stock_of(watch, 102))
@@ -486,3 +502,30 @@ class ClientTest(ServerTestCase):
         check_no_sanitizer("netshop on a pty", p.text())
         self.assertEqual(status, 0)
         self.assertNotIn(ALICE_PW, p.text(), "the password was echoed")
+
+
+SOLD_OUT_CATALOG = "Sno,Name,Quantity,Price\n101,phone,0,100000\n102,laptop,2,70000\n"
+
+
+class ClientSoldOutTest(ServerTestCase):
+    """The menu with an item that has none left (a server of its own: the stock is the test's)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = cls.class_server(catalog_text=SOLD_OUT_CATALOG)
+
+    assertInOrder = ClientTest.assertInOrder
+
+    def test_menu_sold_out_item_says_sold_out_before_the_quantity(self):
+        """Issue 9: a sold-out item said "only 0 left", after the quantity was asked."""
+        cp = self.srv.client(user="root", password="root", input_text="2\n101\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertInOrder(cp.stdout, ["Sno: ", "Sorry, phone is sold out.", MENU, "Goodbye."])
+        self.assertNotIn("Quantity: ", cp.stdout)
+        self.assertNotIn("only 0 left", cp.stdout)
+
+    def test_json_buy_of_a_sold_out_item_keeps_the_servers_text(self):
+        cp = self.srv.client("buy", "101", "1", user="root", password="root", options=["--json"])
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertEqual(json.loads(cp.stdout), {"error": "INSUFFICIENT_STOCK",
+                                                 "message": "only 0 left of phone (asked 1)"})
