@@ -25,6 +25,7 @@ typedef struct {
     session_t *session;
     input_t *in;
     conn_reply_t reply;
+    bool interrupted; /* Ctrl-C ended the last prompt */
 } menu_t;
 
 typedef enum {
@@ -43,9 +44,11 @@ static char *trim(char *s)
 }
 
 /* Prompts for one answer. Returns STEP_CONTINUE with *line set (the caller frees it), STEP_QUIT
- * at end of input, or STEP_CONTINUE with *line NULL after telling the user the line was bad. */
+ * at end of input, or STEP_CONTINUE with *line NULL after telling the user the line was bad or
+ * after Ctrl-C (then m->interrupted is set). */
 static menu_step_t ask_line(menu_t *m, const char *prompt, char **line)
 {
+    m->interrupted = false;
     input_result_t r = input_line(m->in, prompt, true, line);
     switch (r) {
     case INPUT_OK:
@@ -53,8 +56,10 @@ static menu_step_t ask_line(menu_t *m, const char *prompt, char **line)
     case INPUT_TOO_LONG:
         printf("That line is too long (more than %d bytes).\n", INPUT_LINE_MAX);
         return STEP_CONTINUE;
+    case INPUT_INTERRUPTED: /* Ctrl-C: back to the menu (menu_round: at the menu, leave) */
+        m->interrupted = true;
+        return STEP_CONTINUE;
     case INPUT_EOF:
-    case INPUT_INTERRUPTED:
     case INPUT_ERROR:
     default:
         return STEP_QUIT;
@@ -311,8 +316,8 @@ static menu_step_t menu_round(menu_t *m, cli_error_t *err)
     char *typed = NULL;
     if (ask_line(m, "Choice: ", &typed) == STEP_QUIT)
         return STEP_QUIT;
-    if (typed == NULL)
-        return STEP_CONTINUE;
+    if (typed == NULL) /* Ctrl-C at the menu itself leaves, as Exit does */
+        return m->interrupted ? STEP_QUIT : STEP_CONTINUE;
     char *choice = trim(typed);
     menu_step_t step = STEP_CONTINUE;
     if (strcmp(choice, "1") == 0)

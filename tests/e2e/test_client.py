@@ -503,6 +503,31 @@ class ClientTest(ServerTestCase):
         self.assertEqual(status, 0)
         self.assertNotIn(ALICE_PW, p.text(), "the password was echoed")
 
+    def test_menu_ctrl_c_at_a_prompt_returns_to_the_menu(self):
+        """Issue 9: Ctrl-C at any menu prompt killed the client."""
+        argv = client_argv([], port=self.srv.port, ca=self.srv.ca, options=["--user", "root"])
+        p = PtyClient(argv, base_env({"TERM": "xterm", "NETSHOP_PASSWORD": "root"}),
+                      self.srv.root)
+        self.addCleanup(p.close)
+        p.expect("Choice: ")
+        for choice, prompts in (("2", ["Sno: "]), ("2", ["Sno: ", "Quantity: "]),
+                                ("1", ["Category: "])):
+            p.send(choice + "\r")
+            for i, prompt in enumerate(prompts):
+                p.expect(prompt)
+                if i + 1 < len(prompts):
+                    p.send("102\r")
+            time.sleep(0.2)
+            p.send("\x03")  # Ctrl-C
+            seg = p.expect("Choice: ")
+            self.assertIn(MENU, seg)
+            self.assertNotIn("Bought", seg)
+        p.send("\x03")  # at the menu itself: leaves cleanly
+        p.expect("Goodbye.")
+        status = p.wait()
+        check_no_sanitizer("netshop on a pty", p.text())
+        self.assertEqual(status, 0, p.text())
+
 
 SOLD_OUT_CATALOG = "Sno,Name,Quantity,Price\n101,phone,0,100000\n102,laptop,2,70000\n"
 
