@@ -106,6 +106,11 @@ $(BUILD)/tests/test_output: tests/unit/test_output.c $(BUILD)/obj/src/client/out
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
 
+# The menu's wording of refusals: pure string functions.
+$(BUILD)/tests/test_wording: tests/unit/test_wording.c $(BUILD)/obj/src/client/wording.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
+
 $(BUILD)/tests/test_histogram: tests/unit/test_histogram.c $(BUILD)/obj/src/bench/histogram.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))

@@ -131,6 +131,12 @@ static credentials_result_t get_password(const client_options_t *o, input_t *in,
     }
 }
 
+bool credentials_password_typed(const client_options_t *o)
+{
+    const char *env = getenv("NETSHOP_PASSWORD");
+    return (env == NULL || env[0] == '\0') && o->password_file == NULL;
+}
+
 credentials_result_t credentials_get(const client_options_t *o, input_t *in,
                                      credentials_t *cred, cli_error_t *err)
 {

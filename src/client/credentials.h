@@ -25,6 +25,10 @@ typedef enum {
 credentials_result_t credentials_get(const client_options_t *o, input_t *in,
                                      credentials_t *cred, cli_error_t *err);
 
+/* True when the password is typed at a prompt (neither $NETSHOP_PASSWORD nor --password-file
+ * gives it): only then is asking again after a refused login of any use. */
+bool credentials_password_typed(const client_options_t *o);
+
 /* Zeroes the password (and the user name). */
 void credentials_wipe(credentials_t *cred);
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -17,6 +18,46 @@ struct input {
     bool terminal;
 };
 
+/* Set by line_interrupt while a prompted line is read on a terminal. */
+static volatile sig_atomic_t line_interrupted;
+
+static void line_interrupt(int sig)
+{
+    (void)sig;
+    line_interrupted = 1;
+}
+
+/* libedit's character source (rl_getc_function): one byte of stdin, or EOF once Ctrl-C was
+ * caught. SIGINT is blocked except inside pselect, so a Ctrl-C that comes before the wait
+ * cannot be missed (it would leave readline waiting for a key). */
+static int getc_interruptible(FILE *f)
+{
+    sigset_t block, orig;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &orig);
+    int fd = fileno(f), result = EOF;
+    while (!line_interrupted) {
+        fd_set readable;
+        FD_ZERO(&readable);
+        FD_SET(fd, &readable);
+        int n = pselect(fd + 1, &readable, NULL, NULL, NULL, &orig);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        unsigned char ch;
+        ssize_t got = read(fd, &ch, 1);
+        if (got == 1)
+            result = ch;
+        else if (got < 0 && errno == EINTR)
+            continue;
+        break;
+    }
+    sigprocmask(SIG_SETMASK, &orig, NULL);
+    return result;
+}
+
 input_t *input_new(FILE *prompt_stream)
 {
     input_t *in = calloc(1, sizeof *in);
@@ -28,6 +69,7 @@ input_t *input_new(FILE *prompt_stream)
         rl_readline_name = "netshop";
         rl_instream = stdin;
         rl_outstream = prompt_stream;
+        rl_getc_function = getc_interruptible;
         using_history();
         stifle_history(INPUT_HISTORY_MAX);
     }
@@ -58,16 +100,35 @@ static size_t chomp(char *s, size_t len)
     return len;
 }
 
+/* readline() with SIGINT caught (no SA_RESTART, so the read returns): *interrupted tells that
+ * Ctrl-C ended the line. The caller's SIGINT disposition is restored before returning. */
+static char *read_line_catching_interrupt(const char *prompt, bool *interrupted)
+{
+    struct sigaction catch = {.sa_handler = line_interrupt}, old;
+    sigemptyset(&catch.sa_mask);
+    line_interrupted = 0;
+    sigaction(SIGINT, &catch, &old);
+    char *got = readline(prompt);
+    sigaction(SIGINT, &old, NULL);
+    *interrupted = line_interrupted != 0;
+    if (*interrupted) {
+        free(got);
+        got = NULL;
+    }
+    return got;
+}
+
 input_result_t input_line(input_t *in, const char *prompt, bool remember, char **line)
 {
     *line = NULL;
     if (in->terminal) {
         fflush(stdout);
-        char *got = readline(prompt);
+        bool interrupted;
+        char *got = read_line_catching_interrupt(prompt, &interrupted);
         if (got == NULL) {
             fputc('\n', in->prompt_stream); /* the cursor is still on the prompt's line */
             fflush(in->prompt_stream);
-            return INPUT_EOF;
+            return interrupted ? INPUT_INTERRUPTED : INPUT_EOF;
         }
         size_t len = chomp(got, strlen(got));
         if (len > INPUT_LINE_MAX) {

@@ -14,7 +14,8 @@ typedef enum {
     INPUT_OK = 0,
     INPUT_EOF,          /* end of input (Ctrl-D) before a line */
     INPUT_TOO_LONG,     /* the line was longer than the caller's limit; it was consumed */
-    INPUT_INTERRUPTED,  /* a signal ended a secret prompt and its default action was ignored */
+    INPUT_INTERRUPTED,  /* Ctrl-C (SIGINT) at a prompted line on a terminal, or a signal
+                           ended a secret prompt and its default action was ignored */
     INPUT_ERROR,        /* read error or out of memory */
 } input_result_t;
 
@@ -31,7 +32,8 @@ bool input_is_terminal(const input_t *in);
 /* Prints prompt and reads one line, without its line ending, into a new string *line (the
  * caller frees it). Non-empty lines enter the history when remember is set and stdin is a
  * terminal. When stdin is not a terminal a newline follows the prompt, so that whatever the
- * program prints next starts a line of its own. */
+ * program prints next starts a line of its own. On a terminal, Ctrl-C ends the line with
+ * INPUT_INTERRUPTED instead of ending the process. */
 input_result_t input_line(input_t *in, const char *prompt, bool remember, char **line);
 
 /* Prints prompt and reads one line without echo (when stdin is a terminal) into buf[0..cap),

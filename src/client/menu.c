@@ -6,22 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/credentials.h"
 #include "client/input.h"
 #include "client/output.h"
 #include "client/replies.h"
 #include "client/session.h"
 #include "client/views.h"
+#include "client/wording.h"
 #include "core/catalog.h"
 #include "core/order.h"
 
 #define MENU_LINE "1. Browse  2. Purchase  3. Print Receipt  4. Exit"
 #define MENU_CATEGORY_MAX 200 /* bytes of a typed category name */
+#define MENU_LOGIN_TRIES 3    /* passwords typed at the prompt before the menu gives up */
 
 typedef struct {
     const client_options_t *o;
     session_t *session;
     input_t *in;
     conn_reply_t reply;
+    bool interrupted; /* Ctrl-C ended the last prompt */
 } menu_t;
 
 typedef enum {
@@ -40,9 +44,11 @@ static char *trim(char *s)
 }
 
 /* Prompts for one answer. Returns STEP_CONTINUE with *line set (the caller frees it), STEP_QUIT
- * at end of input, or STEP_CONTINUE with *line NULL after telling the user the line was bad. */
+ * at end of input, or STEP_CONTINUE with *line NULL after telling the user the line was bad or
+ * after Ctrl-C (then m->interrupted is set). */
 static menu_step_t ask_line(menu_t *m, const char *prompt, char **line)
 {
+    m->interrupted = false;
     input_result_t r = input_line(m->in, prompt, true, line);
     switch (r) {
     case INPUT_OK:
@@ -50,21 +56,26 @@ static menu_step_t ask_line(menu_t *m, const char *prompt, char **line)
     case INPUT_TOO_LONG:
         printf("That line is too long (more than %d bytes).\n", INPUT_LINE_MAX);
         return STEP_CONTINUE;
+    case INPUT_INTERRUPTED: /* Ctrl-C: back to the menu (menu_round: at the menu, leave) */
+        m->interrupted = true;
+        return STEP_CONTINUE;
     case INPUT_EOF:
-    case INPUT_INTERRUPTED:
     case INPUT_ERROR:
     default:
         return STEP_QUIT;
     }
 }
 
-/* When the reply in m->reply is an ERR, prints `<what>: <reason> (<CODE>)` and returns true. */
+/* When the reply in m->reply is an ERR, prints `<what>: <reason> (<CODE>)` and returns true; the
+ * reason is the server's text in the menu's words (wording.h). */
 static bool show_refusal(menu_t *m, const char *what)
 {
     if (m->reply.final.kind != SHOP1_LINE_ERR)
         return false;
+    char reason[CLI_ERROR_MESSAGE_MAX];
+    wording_refusal(m->reply.final.code_name, m->reply.final.text, reason, sizeof reason);
     printf("%s: ", what);
-    output_text(stdout, m->reply.final.text[0] != '\0' ? m->reply.final.text : "refused");
+    output_text(stdout, reason);
     fputs(" (", stdout);
     output_text(stdout, m->reply.final.code_name);
     fputs(")\n", stdout);
@@ -194,6 +205,38 @@ static menu_step_t ask_quantity(menu_t *m, int64_t *qty)
     return STEP_CONTINUE;
 }
 
+/* Asks the server about item sno (ITEM) before the quantity is asked: *available is false, after
+ * telling the user, when there is no such item or none is left. STEP_FAILED when the connection
+ * failed or the reply is malformed. */
+static menu_step_t check_item(menu_t *m, const char *sno, bool *available, cli_error_t *err)
+{
+    char line[SHOP1_LINE_MAX];
+    *available = false;
+    session_format(line, "ITEM %s", sno); /* sno is at most a few digits: fits */
+    if (!session_request(m->session, line, &m->reply, err))
+        return STEP_FAILED;
+    if (m->reply.final.kind == SHOP1_LINE_ERR) {
+        if (m->reply.final.code == SHOP1_ERR_NO_SUCH_ITEM)
+            printf("There is no item with Sno %s; Browse lists them.\n", sno);
+        else
+            show_refusal(m, "Could not buy");
+        return STEP_CONTINUE;
+    }
+    reply_item_detail_t item;
+    if (!reply_item_detail(&m->reply, &item)) {
+        session_malformed("ITEM", err);
+        return STEP_FAILED;
+    }
+    if (item.item.quantity <= 0) {
+        fputs("Sorry, ", stdout);
+        output_text(stdout, item.item.name);
+        fputs(" is sold out.\n", stdout);
+        return STEP_CONTINUE;
+    }
+    *available = true;
+    return STEP_CONTINUE;
+}
+
 static menu_step_t do_purchase(menu_t *m, cli_error_t *err)
 {
     char sno[16];
@@ -201,6 +244,11 @@ static menu_step_t do_purchase(menu_t *m, cli_error_t *err)
     if (ask_sno(m, sno) == STEP_QUIT)
         return STEP_QUIT;
     if (sno[0] == '\0')
+        return STEP_CONTINUE;
+    bool available;
+    if (check_item(m, sno, &available, err) != STEP_CONTINUE)
+        return STEP_FAILED;
+    if (!available)
         return STEP_CONTINUE;
     if (ask_quantity(m, &qty) == STEP_QUIT)
         return STEP_QUIT;
@@ -268,8 +316,8 @@ static menu_step_t menu_round(menu_t *m, cli_error_t *err)
     char *typed = NULL;
     if (ask_line(m, "Choice: ", &typed) == STEP_QUIT)
         return STEP_QUIT;
-    if (typed == NULL)
-        return STEP_CONTINUE;
+    if (typed == NULL) /* Ctrl-C at the menu itself leaves, as Exit does */
+        return m->interrupted ? STEP_QUIT : STEP_CONTINUE;
     char *choice = trim(typed);
     menu_step_t step = STEP_CONTINUE;
     if (strcmp(choice, "1") == 0)
@@ -286,6 +334,35 @@ static menu_step_t menu_round(menu_t *m, cli_error_t *err)
     return step;
 }
 
+/* Logs in, asking again after a wrong user name or password when the password is typed at the
+ * prompt, MENU_LOGIN_TRIES times in all; the last refusal stays in *err (exit 4). Any other
+ * failure (rate limited, connection lost) ends at once. */
+static menu_step_t log_in(menu_t *m, cli_error_t *err)
+{
+    for (int tries = 1;; tries++) {
+        char user[SHOP1_USER_MAX + 1];
+        switch (session_login(m->session, m->in, user, sizeof user, err)) {
+        case SESSION_LOGGED_IN:
+            fputs("Logged in as ", stdout);
+            output_text(stdout, user);
+            fputs(".\n", stdout);
+            return STEP_CONTINUE;
+        case SESSION_USER_LEFT:
+            return STEP_QUIT;
+        case SESSION_FAILED:
+        default:
+            if (tries >= MENU_LOGIN_TRIES || strcmp(err->code, "AUTH_FAILED") != 0 ||
+                !credentials_password_typed(m->o))
+                return STEP_FAILED;
+            printf("Wrong user name or password; please try again (%d %s left).\n",
+                   MENU_LOGIN_TRIES - tries, MENU_LOGIN_TRIES - tries == 1 ? "try" : "tries");
+            fflush(stdout);
+            cli_error_clear(err);
+            break;
+        }
+    }
+}
+
 netshop_exit_t menu_run(const client_options_t *o, cli_error_t *err)
 {
     menu_t m = {.o = o};
@@ -297,24 +374,8 @@ netshop_exit_t menu_run(const client_options_t *o, cli_error_t *err)
     }
     menu_step_t step = STEP_FAILED;
     m.session = session_open(o, err);
-    if (m.session != NULL) {
-        char user[SHOP1_USER_MAX + 1];
-        switch (session_login(m.session, m.in, user, sizeof user, err)) {
-        case SESSION_LOGGED_IN:
-            fputs("Logged in as ", stdout);
-            output_text(stdout, user);
-            fputs(".\n", stdout);
-            step = STEP_CONTINUE;
-            break;
-        case SESSION_USER_LEFT:
-            step = STEP_QUIT;
-            break;
-        case SESSION_FAILED:
-        default:
-            step = STEP_FAILED;
-            break;
-        }
-    }
+    if (m.session != NULL)
+        step = log_in(&m, err);
     while (step == STEP_CONTINUE) {
         step = menu_round(&m, err);
         fflush(stdout);

@@ -408,6 +408,43 @@ class ClientTest(ServerTestCase):
         self.assertInOrder(cp.stdout, [MENU, "Choice: ", "No purchases yet in this session.", MENU,
                                        "Goodbye."])
 
+    def test_menu_wrong_password_asks_again(self):
+        """Issue 9: a mistyped password used to end the program at once."""
+        cp = self.cli(user="root", input_text="wrong1\nroot\n3\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertInOrder(cp.stdout, ["Password: ", "Wrong user name or password; please try "
+                                       "again (2 tries left).", "Password: ", "Logged in as root.",
+                                       MENU, "No purchases yet in this session.", "Goodbye."])
+
+    def test_menu_three_wrong_passwords_exit_4(self):
+        cp = self.cli(user="root", input_text="wrong1\nwrong2\nwrong3\nroot\n4\n")
+        self.assertEqual(cp.returncode, 4, cp.stdout + cp.stderr)
+        self.assertEqual(cp.stdout.count("Password: "), 3, cp.stdout)
+        self.assertIn("(1 try left)", cp.stdout)
+        self.assertNotIn(MENU, cp.stdout)
+        self.assertIn("netshop: login failed: wrong user name or password (AUTH_FAILED)", cp.stderr)
+
+    def test_menu_wrong_password_from_the_environment_is_not_retried(self):
+        cp = self.cli(user="root", password="wrong1", input_text="root\n4\n")
+        self.assertEqual(cp.returncode, 4, cp.stdout + cp.stderr)
+        self.assertNotIn("try again", cp.stdout)
+
+    def test_menu_unknown_sno_is_reported_before_the_quantity(self):
+        """Issue 9: an unknown Sno was reported only after the quantity was asked."""
+        cp = self.cli(user="root", password="root", input_text="2\n999\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertInOrder(cp.stdout, ["Sno: ", "There is no item with Sno 999", MENU,
+                                       "Goodbye."])
+        self.assertNotIn("Quantity: ", cp.stdout)
+
+    def test_menu_unknown_category_names_no_protocol_verb(self):
+        """Issue 9: the menu showed the server's "(see CATEGORIES)"."""
+        cp = self.cli(user="root", password="root", input_text="1\nnosuch\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertIn("Could not browse: no category 'nosuch'; choose a number or a name from "
+                      "the list (NO_SUCH_CATEGORY)", cp.stdout)
+        self.assertNotIn("see CATEGORIES", cp.stdout)
+
     def test_menu_bad_input_gets_a_message_and_the_menu_again(self):
         watch = self.raw()
         before = (stock_of(watch, 101), stock_of(watch, 102))
@@ -465,3 +502,55 @@ class ClientTest(ServerTestCase):
         check_no_sanitizer("netshop on a pty", p.text())
         self.assertEqual(status, 0)
         self.assertNotIn(ALICE_PW, p.text(), "the password was echoed")
+
+    def test_menu_ctrl_c_at_a_prompt_returns_to_the_menu(self):
+        """Issue 9: Ctrl-C at any menu prompt killed the client."""
+        argv = client_argv([], port=self.srv.port, ca=self.srv.ca, options=["--user", "root"])
+        p = PtyClient(argv, base_env({"TERM": "xterm", "NETSHOP_PASSWORD": "root"}),
+                      self.srv.root)
+        self.addCleanup(p.close)
+        p.expect("Choice: ")
+        for choice, prompts in (("2", ["Sno: "]), ("2", ["Sno: ", "Quantity: "]),
+                                ("1", ["Category: "])):
+            p.send(choice + "\r")
+            for i, prompt in enumerate(prompts):
+                p.expect(prompt)
+                if i + 1 < len(prompts):
+                    p.send("102\r")
+            time.sleep(0.2)
+            p.send("\x03")  # Ctrl-C
+            seg = p.expect("Choice: ")
+            self.assertIn(MENU, seg)
+            self.assertNotIn("Bought", seg)
+        p.send("\x03")  # at the menu itself: leaves cleanly
+        p.expect("Goodbye.")
+        status = p.wait()
+        check_no_sanitizer("netshop on a pty", p.text())
+        self.assertEqual(status, 0, p.text())
+
+
+SOLD_OUT_CATALOG = "Sno,Name,Quantity,Price\n101,phone,0,100000\n102,laptop,2,70000\n"
+
+
+class ClientSoldOutTest(ServerTestCase):
+    """The menu with an item that has none left (a server of its own: the stock is the test's)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = cls.class_server(catalog_text=SOLD_OUT_CATALOG)
+
+    assertInOrder = ClientTest.assertInOrder
+
+    def test_menu_sold_out_item_says_sold_out_before_the_quantity(self):
+        """Issue 9: a sold-out item said "only 0 left", after the quantity was asked."""
+        cp = self.srv.client(user="root", password="root", input_text="2\n101\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        self.assertInOrder(cp.stdout, ["Sno: ", "Sorry, phone is sold out.", MENU, "Goodbye."])
+        self.assertNotIn("Quantity: ", cp.stdout)
+        self.assertNotIn("only 0 left", cp.stdout)
+
+    def test_json_buy_of_a_sold_out_item_keeps_the_servers_text(self):
+        cp = self.srv.client("buy", "101", "1", user="root", password="root", options=["--json"])
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertEqual(json.loads(cp.stdout), {"error": "INSUFFICIENT_STOCK",
+                                                 "message": "only 0 left of phone (asked 1)"})
