@@ -48,6 +48,7 @@ const char *config_usage(void)
     return "usage: netshopd --data DIR [options]\n"
            "       netshopd init --data DIR [--ca-dir DIR] [--demo] [--catalog FILE] [--san NAME]... [--force]\n"
            "       netshopd user add NAME --data DIR [--hash-cost interactive|minimal]\n"
+           "       netshopd check --data DIR   (consistency check; exit 0 ok, 1 problems, 2 error)\n"
            "       (each also takes --allow-root, without which it refuses to run as root)\n"
            "options:\n"
            "  --listen ADDR            address to listen on (default 127.0.0.1)\n"

@@ -1,4 +1,4 @@
-/* netshopd: dispatches to a subcommand (init, user) or serves. */
+/* netshopd: dispatches to a subcommand (init, user, check) or serves. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +13,7 @@ static const struct {
 } SUBCOMMANDS[] = {
     {"init", cmd_init, "create a data directory: database, catalog, CA and server certificate"},
     {"user", cmd_user, "manage user accounts (user add NAME)"},
+    {"check", cmd_check, "check a data directory's database for inconsistencies (offline or live)"},
 };
 
 int main(int argc, char **argv)

@@ -157,4 +157,83 @@ store_status_t store_order_get(store_t *st, int64_t order_id, int64_t user_id,
 store_status_t store_orders_list(store_t *st, int64_t user_id, size_t limit,
                                  store_order_t **out, size_t *n);
 
+/* --- Consistency check (`netshopd check`). --- */
+
+/* One inconsistency found by store_check. Only the member of `u` named by kind is set. */
+typedef enum {
+    STORE_PROBLEM_INTEGRITY,  /* a message of SQLite's integrity check */
+    STORE_PROBLEM_STOCK,      /* an item's initial stock is not its stock plus the units sold */
+    STORE_PROBLEM_LINE_COUNT, /* an order's line_count is not the number of its lines */
+    STORE_PROBLEM_TOTAL,      /* an order's total is not the sum of its lines' totals */
+    STORE_PROBLEM_CHAIN,      /* an order's line chain does not reach each of its lines once */
+    STORE_PROBLEM_ORPHAN,     /* a line whose order or item does not exist */
+    STORE_PROBLEM_REQUEST,    /* a bought record whose line is missing or another purchase */
+} store_problem_kind_t;
+
+/* How an order's chain (last_line_id, then each line's prev_line_id) goes wrong. */
+typedef enum {
+    STORE_CHAIN_SHORT,   /* it ends after `reached` of the order's `lines` lines */
+    STORE_CHAIN_LOOP,    /* more than `lines` steps without an end: a line comes back */
+    STORE_CHAIN_MISSING, /* it points at line_id, which does not exist */
+    STORE_CHAIN_FOREIGN, /* it points at line_id, a line of order other_order */
+} store_chain_fault_t;
+
+typedef struct {
+    store_problem_kind_t kind;
+    union {
+        struct {
+            const char *text; /* valid during the callback only */
+        } integrity;
+        struct {
+            int64_t sno;
+            int64_t initial_stock, stock, sold; /* sold: sum of the qty of its lines */
+            bool sold_overflow;                 /* that sum does not fit in 64 bits */
+        } stock;
+        struct {
+            int64_t order_id, recorded, counted;
+        } line_count;
+        struct {
+            int64_t order_id;
+            money_t recorded, counted;
+            bool overflow; /* the sum of the line totals does not fit in money_t */
+        } total;
+        struct {
+            int64_t order_id;
+            store_chain_fault_t fault;
+            int64_t lines, reached; /* the order's lines; steps taken before the fault */
+            int64_t line_id;        /* MISSING, FOREIGN: where the chain pointed */
+            int64_t other_order;    /* FOREIGN: the order line_id belongs to */
+        } chain;
+        struct {
+            int64_t line_id, order_id, sno;
+            bool no_order, no_item; /* which of the two is missing (one or both) */
+        } orphan;
+        struct {
+            int64_t user_id;
+            const char *request_id; /* valid during the callback only */
+            int64_t sno, qty, line_id;
+            bool line_found; /* else the fields below are 0 */
+            int64_t line_sno, line_qty, line_user; /* line_user: the owner of the line's order (0: none) */
+        } request;
+    } u;
+} store_problem_t;
+
+/* What store_check looked at, for its summary. */
+typedef struct {
+    int64_t items, orders, lines, bought; /* bought: records with OUTCOME_BOUGHT */
+    int64_t problems;
+} store_check_summary_t;
+
+/* Checks the store's invariants (store_sqlite.c's list) on one consistent snapshot, so it can
+ * run beside a server that is writing: SQLite's integrity check; for every item, initial stock
+ * = stock + units sold; for every order, line_count and total equal its lines' count and
+ * (overflow-checked) sum, and its chain reaches each of its lines exactly once; every line has
+ * its order and item; every record of a purchase (OUTCOME_BOUGHT) points at a line of the same
+ * item, quantity and user. Calls fn once for each problem found (fn must not use st) and fills
+ * *summary. Only reads: meant for a store_read_only connection; takes no write lock. Must not be
+ * called inside a transaction. Returns STORE_OK whether or not problems were found; STORE_ERROR
+ * when the store could not be read (store_errmsg says why; fn may have been called already). */
+store_status_t store_check(store_t *st, void (*fn)(void *ctx, const store_problem_t *p),
+                           void *ctx, store_check_summary_t *summary);
+
 #endif

@@ -16,6 +16,8 @@
  *      row of orders, and a batch of purchases from many open orders dirties few pages (an
  *      index would take one page per order per batch).
  *   4. Tables are STRICT, so a value of the wrong type is an error, never a silent conversion.
+ *   store_check (`netshopd check`) verifies 2, 3 and 5 on a snapshot, and that every purchase
+ *   record (outcome OUTCOME_BOUGHT) points at its line.
  *
  * Connection: SQLITE_OPEN_NOMUTEX (a store_t is used by one thread), WAL journal,
  * synchronous=FULL (a COMMIT is durable when it returns), foreign keys on, 5 s busy timeout.
@@ -1303,4 +1305,305 @@ store_status_t store_orders_list(store_t *st, int64_t user_id, size_t limit,
     *out = list;
     *n = count;
     return STORE_OK;
+}
+
+/* ---- Consistency check (store_check). ---- */
+
+/* The check's statements: prepared when a check starts and finalized when it ends, since no
+ * server connection ever runs them. The two scans of order_lines sort the whole table (there
+ * is no index on order_id or sno, invariant 5): fine for an offline check, and it lets each
+ * invariant be checked by merging two sorted streams in one pass. */
+typedef enum {
+    C_INTEGRITY,
+    C_ITEMS,
+    C_LINES_BY_SNO,
+    C_ORDERS,
+    C_LINES_BY_ORDER,
+    C_LINE,
+    C_BOUGHT,
+    C_COUNT
+} check_query_t;
+
+static const char *const check_sql[C_COUNT] = {
+    [C_INTEGRITY] = "PRAGMA integrity_check(100)",
+    [C_ITEMS] = "SELECT sno, stock, initial_stock FROM items ORDER BY sno",
+    [C_LINES_BY_SNO] = "SELECT sno, qty, id, order_id FROM order_lines ORDER BY sno, id",
+    [C_ORDERS] = "SELECT id, line_count, total, last_line_id FROM orders ORDER BY id",
+    [C_LINES_BY_ORDER] = "SELECT order_id, line_total, id, sno FROM order_lines"
+                         " ORDER BY order_id, id",
+    [C_LINE] = "SELECT order_id, prev_line_id FROM order_lines WHERE id = ?1",
+    [C_BOUGHT] = "SELECT r.user_id, r.request_id, r.sno, r.qty, r.line_id,"
+                 " l.id, l.sno, l.qty, o.user_id"
+                 " FROM buy_requests AS r LEFT JOIN order_lines AS l ON l.id = r.line_id"
+                 " LEFT JOIN orders AS o ON o.id = l.order_id"
+                 " WHERE r.outcome = ?1 ORDER BY r.user_id, r.request_id",
+};
+
+typedef struct {
+    store_t *st;
+    sqlite3_stmt *q[C_COUNT];
+    void (*fn)(void *ctx, const store_problem_t *p);
+    void *ctx;
+    store_check_summary_t *sum;
+} check_t;
+
+static void check_report(check_t *ck, const store_problem_t *p)
+{
+    ck->sum->problems++;
+    ck->fn(ck->ctx, p);
+}
+
+/* Steps s: *row is true with a row, false at its end. STORE_ERROR (with `what`) on failure. */
+static store_status_t check_step(check_t *ck, sqlite3_stmt *s, const char *what, bool *row)
+{
+    int rc = sqlite3_step(s);
+    *row = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return STORE_OK;
+    return sql_error(ck->st, what);
+}
+
+static store_status_t check_integrity(check_t *ck)
+{
+    sqlite3_stmt *s = ck->q[C_INTEGRITY];
+    bool row = false;
+    store_status_t status;
+    while ((status = check_step(ck, s, "integrity check", &row)) == STORE_OK && row) {
+        const char *text = (const char *)sqlite3_column_text(s, 0);
+        if (text != NULL && strcmp(text, "ok") == 0)
+            continue;
+        store_problem_t p = {.kind = STORE_PROBLEM_INTEGRITY};
+        p.u.integrity.text = text != NULL ? text : "(no message)";
+        check_report(ck, &p);
+    }
+    return status;
+}
+
+/* A line whose order (no_order) or item does not exist. */
+static void report_orphan(check_t *ck, int64_t line_id, int64_t order_id, int64_t sno,
+                          bool no_order)
+{
+    store_problem_t p = {.kind = STORE_PROBLEM_ORPHAN};
+    p.u.orphan.line_id = line_id;
+    p.u.orphan.order_id = order_id;
+    p.u.orphan.sno = sno;
+    p.u.orphan.no_order = no_order;
+    p.u.orphan.no_item = !no_order;
+    check_report(ck, &p);
+}
+
+/* Invariant 2, merging items and their lines, both by sno. */
+static store_status_t check_stock(check_t *ck)
+{
+    sqlite3_stmt *items = ck->q[C_ITEMS], *lines = ck->q[C_LINES_BY_SNO];
+    bool item_row = false, line_row = false;
+    store_status_t status = check_step(ck, items, "reading items", &item_row);
+    if (status == STORE_OK)
+        status = check_step(ck, lines, "reading order lines", &line_row);
+    while (status == STORE_OK && (item_row || line_row)) {
+        int64_t sno = item_row ? sqlite3_column_int64(items, 0) : INT64_MAX;
+        if (line_row && (!item_row || sqlite3_column_int64(lines, 0) < sno)) {
+            report_orphan(ck, sqlite3_column_int64(lines, 2),
+                          sqlite3_column_int64(lines, 3), sqlite3_column_int64(lines, 0), false);
+            status = check_step(ck, lines, "reading order lines", &line_row);
+            continue;
+        }
+        int64_t sold = 0;
+        bool overflow = false;
+        while (status == STORE_OK && line_row && sqlite3_column_int64(lines, 0) == sno) {
+            if (!overflow && __builtin_add_overflow(sold, sqlite3_column_int64(lines, 1), &sold))
+                overflow = true;
+            status = check_step(ck, lines, "reading order lines", &line_row);
+        }
+        if (status != STORE_OK)
+            break;
+        ck->sum->items++;
+        /* Stock moves only by sales today, so initial_stock = stock + sold. Restocks and
+         * returns, when they come, join this formula (initial_stock + restocked = stock + sold
+         * - returned), each summed from its own table like sold here. */
+        int64_t stock = sqlite3_column_int64(items, 1);
+        int64_t initial = sqlite3_column_int64(items, 2);
+        int64_t expected = 0;
+        if (overflow || __builtin_add_overflow(stock, sold, &expected) || expected != initial) {
+            store_problem_t p = {.kind = STORE_PROBLEM_STOCK};
+            p.u.stock.sno = sno;
+            p.u.stock.initial_stock = initial;
+            p.u.stock.stock = stock;
+            p.u.stock.sold = overflow ? 0 : sold;
+            p.u.stock.sold_overflow = overflow;
+            check_report(ck, &p);
+        }
+        status = check_step(ck, items, "reading items", &item_row);
+    }
+    return status;
+}
+
+/* Invariant 5 for one order: walks its chain from next (when has_next) and reports the first
+ * fault. `lines` is the number of lines that name the order: a walk that ends after exactly
+ * that many steps, each on a line of this order, has reached each of them once (a line met
+ * twice would loop, never reaching the end). */
+static store_status_t check_chain(check_t *ck, int64_t order_id, bool has_next, int64_t next,
+                                  int64_t lines)
+{
+    sqlite3_stmt *s = ck->q[C_LINE];
+    store_problem_t p = {.kind = STORE_PROBLEM_CHAIN};
+    p.u.chain.order_id = order_id;
+    p.u.chain.lines = lines;
+    int64_t reached = 0;
+    bool fault = false;
+    while (has_next && !fault) {
+        if (!bind_i64(s, 1, next))
+            return bind_error(ck->st, s, "reading an order line");
+        int rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return bind_error(ck->st, s, "reading an order line");
+        if (rc == SQLITE_DONE) {
+            p.u.chain.fault = STORE_CHAIN_MISSING;
+            p.u.chain.line_id = next;
+            fault = true;
+        } else if (sqlite3_column_int64(s, 0) != order_id) {
+            p.u.chain.fault = STORE_CHAIN_FOREIGN;
+            p.u.chain.line_id = next;
+            p.u.chain.other_order = sqlite3_column_int64(s, 0);
+            fault = true;
+        } else if (reached == lines) {
+            p.u.chain.fault = STORE_CHAIN_LOOP;
+            fault = true;
+        } else {
+            reached++;
+            has_next = sqlite3_column_type(s, 1) != SQLITE_NULL;
+            next = sqlite3_column_int64(s, 1);
+        }
+        finish(s);
+    }
+    if (!fault && reached < lines) {
+        p.u.chain.fault = STORE_CHAIN_SHORT;
+        fault = true;
+    }
+    if (fault) {
+        p.u.chain.reached = reached;
+        check_report(ck, &p);
+    }
+    return STORE_OK;
+}
+
+/* Invariants 3 and 5, merging orders and their lines, both by order id. */
+static store_status_t check_orders(check_t *ck)
+{
+    sqlite3_stmt *orders = ck->q[C_ORDERS], *lines = ck->q[C_LINES_BY_ORDER];
+    bool order_row = false, line_row = false;
+    store_status_t status = check_step(ck, orders, "reading orders", &order_row);
+    if (status == STORE_OK)
+        status = check_step(ck, lines, "reading order lines", &line_row);
+    while (status == STORE_OK && (order_row || line_row)) {
+        int64_t id = order_row ? sqlite3_column_int64(orders, 0) : INT64_MAX;
+        if (line_row && (!order_row || sqlite3_column_int64(lines, 0) < id)) {
+            ck->sum->lines++;
+            report_orphan(ck, sqlite3_column_int64(lines, 2),
+                          sqlite3_column_int64(lines, 0), sqlite3_column_int64(lines, 3), true);
+            status = check_step(ck, lines, "reading order lines", &line_row);
+            continue;
+        }
+        int64_t count = 0;
+        money_t total = 0;
+        bool overflow = false;
+        while (status == STORE_OK && line_row && sqlite3_column_int64(lines, 0) == id) {
+            count++;
+            if (!overflow && !money_add(total, sqlite3_column_int64(lines, 1), &total))
+                overflow = true;
+            status = check_step(ck, lines, "reading order lines", &line_row);
+        }
+        if (status != STORE_OK)
+            break;
+        ck->sum->orders++;
+        ck->sum->lines += count;
+        int64_t recorded_count = sqlite3_column_int64(orders, 1);
+        money_t recorded_total = sqlite3_column_int64(orders, 2);
+        if (recorded_count != count) {
+            store_problem_t p = {.kind = STORE_PROBLEM_LINE_COUNT};
+            p.u.line_count.order_id = id;
+            p.u.line_count.recorded = recorded_count;
+            p.u.line_count.counted = count;
+            check_report(ck, &p);
+        }
+        if (overflow || recorded_total != total) {
+            store_problem_t p = {.kind = STORE_PROBLEM_TOTAL};
+            p.u.total.order_id = id;
+            p.u.total.recorded = recorded_total;
+            p.u.total.counted = overflow ? 0 : total;
+            p.u.total.overflow = overflow;
+            check_report(ck, &p);
+        }
+        status = check_chain(ck, id, sqlite3_column_type(orders, 3) != SQLITE_NULL,
+                             sqlite3_column_int64(orders, 3), count);
+        if (status == STORE_OK)
+            status = check_step(ck, orders, "reading orders", &order_row);
+    }
+    return status;
+}
+
+/* Every record of a purchase points at a line of the same item, quantity and user. */
+static store_status_t check_bought(check_t *ck)
+{
+    sqlite3_stmt *s = ck->q[C_BOUGHT];
+    if (!bind_i64(s, 1, OUTCOME_BOUGHT))
+        return sql_error(ck->st, "reading purchase records");
+    bool row = false;
+    store_status_t status;
+    while ((status = check_step(ck, s, "reading purchase records", &row)) == STORE_OK && row) {
+        ck->sum->bought++;
+        store_problem_t p = {.kind = STORE_PROBLEM_REQUEST};
+        p.u.request.user_id = sqlite3_column_int64(s, 0);
+        p.u.request.request_id = (const char *)sqlite3_column_text(s, 1);
+        if (p.u.request.request_id == NULL)
+            p.u.request.request_id = "";
+        p.u.request.sno = sqlite3_column_int64(s, 2);
+        p.u.request.qty = sqlite3_column_int64(s, 3);
+        p.u.request.line_id = sqlite3_column_int64(s, 4);
+        p.u.request.line_found = sqlite3_column_type(s, 5) != SQLITE_NULL;
+        p.u.request.line_sno = sqlite3_column_int64(s, 6);
+        p.u.request.line_qty = sqlite3_column_int64(s, 7);
+        p.u.request.line_user = sqlite3_column_int64(s, 8);
+        if (!p.u.request.line_found || p.u.request.line_sno != p.u.request.sno ||
+            p.u.request.line_qty != p.u.request.qty ||
+            p.u.request.line_user != p.u.request.user_id)
+            check_report(ck, &p);
+    }
+    return status;
+}
+
+store_status_t store_check(store_t *st, void (*fn)(void *ctx, const store_problem_t *p),
+                           void *ctx, store_check_summary_t *summary)
+{
+    *summary = (store_check_summary_t){0};
+    if (!sqlite3_get_autocommit(st->db))
+        return note(st, STORE_ERROR, "store_check inside a transaction");
+    check_t ck = {.st = st, .fn = fn, .ctx = ctx, .sum = summary};
+    store_status_t status = STORE_OK;
+    for (size_t i = 0; i < C_COUNT && status == STORE_OK; i++)
+        if (sqlite3_prepare_v2(st->db, check_sql[i], -1, &ck.q[i], NULL) != SQLITE_OK)
+            status = sql_error(st, check_sql[i]);
+    /* One read transaction (deferred: no lock until the first read, and never the write
+     * lock), so every query sees the same snapshot whatever a running server commits
+     * meanwhile: in WAL mode neither waits for the other. */
+    bool began = false;
+    if (status == STORE_OK) {
+        if (sqlite3_exec(st->db, "BEGIN DEFERRED", NULL, NULL, NULL) == SQLITE_OK)
+            began = true;
+        else
+            status = sql_error(st, "starting the check");
+    }
+    if (status == STORE_OK)
+        status = check_integrity(&ck);
+    if (status == STORE_OK)
+        status = check_stock(&ck);
+    if (status == STORE_OK)
+        status = check_orders(&ck);
+    if (status == STORE_OK)
+        status = check_bought(&ck);
+    for (size_t i = 0; i < C_COUNT; i++)
+        sqlite3_finalize(ck.q[i]); /* NULL is a harmless no-op */
+    if (began)
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL); /* it only read */
+    return status;
 }
