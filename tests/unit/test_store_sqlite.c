@@ -1298,6 +1298,316 @@ static void test_reader_sees_committed_data(void **state)
     store_close(reader);
 }
 
+/* ---- store_check. ---- */
+
+#define CHECK_PROBLEMS_MAX 16
+
+/* What store_check reported: each problem, with its request id copied (valid in the callback
+ * only). */
+typedef struct {
+    store_problem_t p[CHECK_PROBLEMS_MAX];
+    char request_id[CHECK_PROBLEMS_MAX][64];
+    int n;
+} problems_t;
+
+static void record_problem(void *ctx, const store_problem_t *p)
+{
+    problems_t *seen = ctx;
+    if (seen->n == CHECK_PROBLEMS_MAX)
+        fail_msg("more than %d problems", CHECK_PROBLEMS_MAX);
+    seen->p[seen->n] = *p;
+    if (p->kind == STORE_PROBLEM_REQUEST) {
+        assert_true(strlen(p->u.request.request_id) < sizeof seen->request_id[0]);
+        strcpy(seen->request_id[seen->n], p->u.request.request_id);
+        seen->p[seen->n].u.request.request_id = seen->request_id[seen->n];
+    }
+    if (p->kind == STORE_PROBLEM_INTEGRITY)
+        seen->p[seen->n].u.integrity.text = NULL; /* not kept */
+    seen->n++;
+}
+
+/* Runs store_check on a read-only connection of its own, as `netshopd check` does. */
+static problems_t check_store(const char *path, store_check_summary_t *sum)
+{
+    problems_t seen;
+    memset(&seen, 0, sizeof seen);
+    store_t *reader = open_or_fail(path);
+    assert_int_equal(store_read_only(reader), STORE_OK);
+    store_status_t s = store_check(reader, record_problem, &seen, sum);
+    if (s != STORE_OK)
+        fail_msg("store_check: %s", store_errmsg(reader));
+    assert_int_equal(sum->problems, seen.n);
+    store_close(reader);
+    return seen;
+}
+
+/* Changes the database behind the store's back (no foreign keys enforced). */
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* A shop with purchases: alice's order (2 phones, 1 lipstick, recorded as bought under r-1..r-2)
+ * and bob's (1 laptop, r-3), plus a refusal of alice's. */
+typedef struct {
+    int64_t alice, bob, order_a, order_b, line_a1, line_a2, line_b1;
+} check_shop_t;
+
+static void record_bought(store_t *st, int64_t user, const char *request_id, int sno,
+                          int64_t qty, int64_t line_id)
+{
+    store_request_t r = {.sno = sno, .qty = qty, .outcome = OUTCOME_BOUGHT, .line_id = line_id,
+                         .stock_left = -1, .created_at = 1000};
+    assert_int_equal(store_request_put(st, user, request_id, &r), STORE_OK);
+}
+
+static check_shop_t make_check_shop(store_t *st)
+{
+    check_shop_t s;
+    import_catalog(st);
+    s.alice = add_user(st, "alice");
+    s.bob = add_user(st, "bob");
+    s.order_a = open_order(st, s.alice, 1000);
+    s.order_b = open_order(st, s.bob, 1001);
+    s.line_a1 = buy(st, s.order_a, 101, "Phone", PHONE_PRICE, 2);
+    s.line_b1 = buy(st, s.order_b, 102, "Laptop", LAPTOP_PRICE, 1);
+    s.line_a2 = buy(st, s.order_a, 201, "Lipstick", LIPSTICK_PRICE, 1);
+    record_bought(st, s.alice, "r-1", 101, 2, s.line_a1);
+    record_bought(st, s.alice, "r-2", 201, 1, s.line_a2);
+    record_bought(st, s.bob, "r-3", 102, 1, s.line_b1);
+    store_request_t refused = {.sno = 201, .qty = 9, .outcome = OUTCOME_INSUFFICIENT_STOCK,
+                               .stock_left = 2, .created_at = 1000};
+    assert_int_equal(store_request_put(st, s.alice, "r-4", &refused), STORE_OK);
+    return s;
+}
+
+static void test_check_consistent_store_passes(void **state)
+{
+    fixture_t *f = *state;
+    make_check_shop(f->st);
+    store_check_summary_t sum;
+    problems_t seen = check_store(f->path, &sum);
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(sum.items, 3);
+    assert_int_equal(sum.orders, 2);
+    assert_int_equal(sum.lines, 3);
+    assert_int_equal(sum.bought, 3);
+}
+
+static void test_check_empty_store_passes(void **state)
+{
+    fixture_t *f = *state;
+    store_check_summary_t sum;
+    problems_t seen = check_store(f->path, &sum);
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(sum.items, 0);
+}
+
+/* The check reads one snapshot and takes no write lock: a writer's open transaction (stock
+ * already taken, line not yet written) neither blocks it nor shows up as a problem. */
+static void test_check_beside_an_open_write_transaction(void **state)
+{
+    fixture_t *f = *state;
+    make_check_shop(f->st);
+    assert_int_equal(store_begin(f->st), STORE_OK);
+    raw_query(f->path, "SELECT 1", (char[8]){0}, 8); /* other connections still read */
+    store_line_t line = make_line(2, 101, "Phone", PHONE_PRICE, 1);
+    assert_int_equal(store_line_add(f->st, &line), STORE_OK);
+    store_check_summary_t sum;
+    problems_t seen = check_store(f->path, &sum);
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(sum.lines, 3);
+    assert_int_equal(store_commit(f->st), STORE_OK);
+    seen = check_store(f->path, &sum);
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(sum.lines, 4);
+}
+
+static void test_check_reports_stock_changed_behind_its_back(void **state)
+{
+    fixture_t *f = *state;
+    make_check_shop(f->st);
+    raw_exec(f->path, "UPDATE items SET stock = stock + 1 WHERE sno = 101");
+    store_check_summary_t sum;
+    problems_t seen = check_store(f->path, &sum);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.p[0].kind, STORE_PROBLEM_STOCK);
+    assert_int_equal(seen.p[0].u.stock.sno, 101);
+    assert_int_equal(seen.p[0].u.stock.initial_stock, PHONE_STOCK);
+    assert_int_equal(seen.p[0].u.stock.stock, PHONE_STOCK - 2 + 1);
+    assert_int_equal(seen.p[0].u.stock.sold, 2);
+    assert_false(seen.p[0].u.stock.sold_overflow);
+}
+
+static void test_check_reports_order_total_and_count_wrong(void **state)
+{
+    fixture_t *f = *state;
+    check_shop_t s = make_check_shop(f->st);
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE orders SET total = total + 5, line_count = 7 WHERE id = %lld",
+             (long long)s.order_b);
+    raw_exec(f->path, sql);
+    store_check_summary_t sum;
+    problems_t seen = check_store(f->path, &sum);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.p[0].kind, STORE_PROBLEM_LINE_COUNT);
+    assert_int_equal(seen.p[0].u.line_count.order_id, s.order_b);
+    assert_int_equal(seen.p[0].u.line_count.recorded, 7);
+    assert_int_equal(seen.p[0].u.line_count.counted, 1);
+    assert_int_equal(seen.p[1].kind, STORE_PROBLEM_TOTAL);
+    assert_int_equal(seen.p[1].u.total.order_id, s.order_b);
+    assert_int_equal(seen.p[1].u.total.recorded, LAPTOP_PRICE + 5);
+    assert_int_equal(seen.p[1].u.total.counted, LAPTOP_PRICE);
+    assert_false(seen.p[1].u.total.overflow);
+}
+
+/* Line totals whose sum does not fit in money_t are reported as such, not wrapped. */
+static void test_check_reports_order_total_overflow(void **state)
+{
+    fixture_t *f = *state;
+    check_shop_t s = make_check_shop(f->st);
+    char sql[160];
+    snprintf(sql, sizeof sql, "UPDATE order_lines SET line_total = 9223372036854775000"
+             " WHERE order_id = %lld", (long long)s.order_a);
+    raw_exec(f->path, sql);
+    store_check_summary_t sum;
+    problems_t seen = check_store(f->path, &sum);
+    assert_int_equal(seen.n, 1);
+    assert_int_equal(seen.p[0].kind, STORE_PROBLEM_TOTAL);
+    assert_int_equal(seen.p[0].u.total.order_id, s.order_a);
+    assert_true(seen.p[0].u.total.overflow);
+}
+
+/* Runs one corruption of an order's chain: fmt with two ids; returns the single problem found. */
+static store_problem_t broken_chain(fixture_t *f, const char *fmt, int64_t a, int64_t b)
+    __attribute__((format(printf, 2, 0)));
+static store_problem_t broken_chain(fixture_t *f, const char *fmt, int64_t a, int64_t b)
+{
+    char sql[160];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(sql, sizeof sql, fmt, (long long)a, (long long)b);
+#pragma GCC diagnostic pop
+    raw_exec(f->path, sql);
+    store_check_summary_t sum;
+    problems_t seen = check_store(f->path, &sum);
+    if (seen.n != 1)
+        fail_msg("%s: %d problems, want 1", sql, seen.n);
+    assert_int_equal(seen.p[0].kind, STORE_PROBLEM_CHAIN);
+    return seen.p[0];
+}
+
+static void test_check_reports_a_chain_ending_early(void **state)
+{
+    fixture_t *f = *state;
+    check_shop_t s = make_check_shop(f->st);
+    store_problem_t p = broken_chain(f, "UPDATE order_lines SET prev_line_id = NULL WHERE id = %lld"
+                                        " AND %lld", s.line_a2, 1);
+    assert_int_equal(p.u.chain.order_id, s.order_a);
+    assert_int_equal(p.u.chain.fault, STORE_CHAIN_SHORT);
+    assert_int_equal(p.u.chain.reached, 1);
+    assert_int_equal(p.u.chain.lines, 2);
+}
+
+static void test_check_reports_a_chain_loop(void **state)
+{
+    fixture_t *f = *state;
+    check_shop_t s = make_check_shop(f->st);
+    store_problem_t p = broken_chain(f, "UPDATE order_lines SET prev_line_id = %lld WHERE id = %lld",
+                                     s.line_a2, s.line_a1);
+    assert_int_equal(p.u.chain.order_id, s.order_a);
+    assert_int_equal(p.u.chain.fault, STORE_CHAIN_LOOP);
+    assert_int_equal(p.u.chain.reached, 2);
+}
+
+static void test_check_reports_a_chain_into_another_order(void **state)
+{
+    fixture_t *f = *state;
+    check_shop_t s = make_check_shop(f->st);
+    store_problem_t p = broken_chain(f, "UPDATE order_lines SET prev_line_id = %lld WHERE id = %lld",
+                                     s.line_b1, s.line_a1);
+    assert_int_equal(p.u.chain.order_id, s.order_a);
+    assert_int_equal(p.u.chain.fault, STORE_CHAIN_FOREIGN);
+    assert_int_equal(p.u.chain.line_id, s.line_b1);
+    assert_int_equal(p.u.chain.other_order, s.order_b);
+    assert_int_equal(p.u.chain.reached, 2);
+}
+
+static void test_check_reports_a_chain_to_a_missing_line(void **state)
+{
+    fixture_t *f = *state;
+    check_shop_t s = make_check_shop(f->st);
+    store_problem_t p = broken_chain(f, "UPDATE orders SET last_line_id = 999 WHERE id = %lld"
+                                        " AND %lld", s.order_b, 1);
+    assert_int_equal(p.u.chain.order_id, s.order_b);
+    assert_int_equal(p.u.chain.fault, STORE_CHAIN_MISSING);
+    assert_int_equal(p.u.chain.line_id, 999);
+    assert_int_equal(p.u.chain.reached, 0);
+    assert_int_equal(p.u.chain.lines, 1);
+}
+
+static void test_check_reports_a_bought_record_pointing_nowhere(void **state)
+{
+    fixture_t *f = *state;
+    check_shop_t s = make_check_shop(f->st);
+    raw_exec(f->path, "UPDATE buy_requests SET line_id = 999 WHERE request_id = 'r-3'");
+    raw_exec(f->path, "UPDATE buy_requests SET qty = 5 WHERE request_id = 'r-1'");
+    raw_exec(f->path, "UPDATE buy_requests SET line_id = NULL WHERE request_id = 'r-4'"); /* refused: fine */
+    store_check_summary_t sum;
+    problems_t seen = check_store(f->path, &sum);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.p[0].kind, STORE_PROBLEM_REQUEST);
+    assert_int_equal(seen.p[0].u.request.user_id, s.alice);
+    assert_string_equal(seen.p[0].u.request.request_id, "r-1");
+    assert_int_equal(seen.p[0].u.request.qty, 5);
+    assert_true(seen.p[0].u.request.line_found);
+    assert_int_equal(seen.p[0].u.request.line_qty, 2);
+    assert_int_equal(seen.p[0].u.request.line_sno, 101);
+    assert_int_equal(seen.p[0].u.request.line_user, s.alice);
+    assert_int_equal(seen.p[1].kind, STORE_PROBLEM_REQUEST);
+    assert_int_equal(seen.p[1].u.request.user_id, s.bob);
+    assert_string_equal(seen.p[1].u.request.request_id, "r-3");
+    assert_int_equal(seen.p[1].u.request.line_id, 999);
+    assert_false(seen.p[1].u.request.line_found);
+}
+
+static void test_check_reports_a_line_without_its_order_or_item(void **state)
+{
+    fixture_t *f = *state;
+    check_shop_t s = make_check_shop(f->st);
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE order_lines SET sno = 999 WHERE id = %lld", (long long)s.line_b1);
+    raw_exec(f->path, sql);
+    store_check_summary_t sum;
+    problems_t seen = check_store(f->path, &sum);
+    /* The item lost its sale (stock), the line has no item, r-3 names another item. */
+    assert_int_equal(seen.n, 3);
+    assert_int_equal(seen.p[0].kind, STORE_PROBLEM_STOCK);
+    assert_int_equal(seen.p[0].u.stock.sno, 102);
+    assert_int_equal(seen.p[1].kind, STORE_PROBLEM_ORPHAN);
+    assert_true(seen.p[1].u.orphan.no_item);
+    assert_int_equal(seen.p[1].u.orphan.line_id, s.line_b1);
+    assert_int_equal(seen.p[1].u.orphan.sno, 999);
+    assert_int_equal(seen.p[2].kind, STORE_PROBLEM_REQUEST);
+}
+
+static void test_check_inside_a_transaction_is_refused(void **state)
+{
+    fixture_t *f = *state;
+    store_check_summary_t sum;
+    problems_t seen;
+    memset(&seen, 0, sizeof seen);
+    assert_int_equal(store_begin(f->st), STORE_OK);
+    assert_int_equal(store_check(f->st, record_problem, &seen, &sum), STORE_ERROR);
+    assert_non_null(strstr(store_errmsg(f->st), "transaction"));
+    store_rollback(f->st);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1336,6 +1646,19 @@ int main(void)
         T(test_requests),
         T(test_stock_each_invariant),
         T(test_reader_sees_committed_data),
+        T(test_check_consistent_store_passes),
+        T(test_check_empty_store_passes),
+        T(test_check_beside_an_open_write_transaction),
+        T(test_check_reports_stock_changed_behind_its_back),
+        T(test_check_reports_order_total_and_count_wrong),
+        T(test_check_reports_order_total_overflow),
+        T(test_check_reports_a_chain_ending_early),
+        T(test_check_reports_a_chain_loop),
+        T(test_check_reports_a_chain_into_another_order),
+        T(test_check_reports_a_chain_to_a_missing_line),
+        T(test_check_reports_a_bought_record_pointing_nowhere),
+        T(test_check_reports_a_line_without_its_order_or_item),
+        T(test_check_inside_a_transaction_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
