@@ -1413,10 +1413,9 @@ static void test_check_empty_store_passes(void **state)
 static void test_check_beside_an_open_write_transaction(void **state)
 {
     fixture_t *f = *state;
-    make_check_shop(f->st);
+    check_shop_t s = make_check_shop(f->st);
     assert_int_equal(store_begin(f->st), STORE_OK);
-    raw_query(f->path, "SELECT 1", (char[8]){0}, 8); /* other connections still read */
-    store_line_t line = make_line(2, 101, "Phone", PHONE_PRICE, 1);
+    store_line_t line = make_line(s.order_b, 101, "Phone", PHONE_PRICE, 1);
     assert_int_equal(store_line_add(f->st, &line), STORE_OK);
     store_check_summary_t sum;
     problems_t seen = check_store(f->path, &sum);
@@ -1483,16 +1482,9 @@ static void test_check_reports_order_total_overflow(void **state)
     assert_true(seen.p[0].u.total.overflow);
 }
 
-/* Runs one corruption of an order's chain: fmt with two ids; returns the single problem found. */
-static store_problem_t broken_chain(fixture_t *f, const char *fmt, int64_t a, int64_t b)
-    __attribute__((format(printf, 2, 0)));
-static store_problem_t broken_chain(fixture_t *f, const char *fmt, int64_t a, int64_t b)
+/* Runs `sql`, one corruption of an order's chain, and returns the single problem found. */
+static store_problem_t broken_chain(fixture_t *f, const char *sql)
 {
-    char sql[160];
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    snprintf(sql, sizeof sql, fmt, (long long)a, (long long)b);
-#pragma GCC diagnostic pop
     raw_exec(f->path, sql);
     store_check_summary_t sum;
     problems_t seen = check_store(f->path, &sum);
@@ -1502,12 +1494,24 @@ static store_problem_t broken_chain(fixture_t *f, const char *fmt, int64_t a, in
     return seen.p[0];
 }
 
+/* "UPDATE order_lines SET prev_line_id = <prev> WHERE id = <line>" (prev < 0: NULL). */
+static store_problem_t relinked(fixture_t *f, int64_t line, int64_t prev)
+{
+    char sql[128];
+    if (prev < 0)
+        snprintf(sql, sizeof sql, "UPDATE order_lines SET prev_line_id = NULL WHERE id = %lld",
+                 (long long)line);
+    else
+        snprintf(sql, sizeof sql, "UPDATE order_lines SET prev_line_id = %lld WHERE id = %lld",
+                 (long long)prev, (long long)line);
+    return broken_chain(f, sql);
+}
+
 static void test_check_reports_a_chain_ending_early(void **state)
 {
     fixture_t *f = *state;
     check_shop_t s = make_check_shop(f->st);
-    store_problem_t p = broken_chain(f, "UPDATE order_lines SET prev_line_id = NULL WHERE id = %lld"
-                                        " AND %lld", s.line_a2, 1);
+    store_problem_t p = relinked(f, s.line_a2, -1);
     assert_int_equal(p.u.chain.order_id, s.order_a);
     assert_int_equal(p.u.chain.fault, STORE_CHAIN_SHORT);
     assert_int_equal(p.u.chain.reached, 1);
@@ -1518,8 +1522,7 @@ static void test_check_reports_a_chain_loop(void **state)
 {
     fixture_t *f = *state;
     check_shop_t s = make_check_shop(f->st);
-    store_problem_t p = broken_chain(f, "UPDATE order_lines SET prev_line_id = %lld WHERE id = %lld",
-                                     s.line_a2, s.line_a1);
+    store_problem_t p = relinked(f, s.line_a1, s.line_a2);
     assert_int_equal(p.u.chain.order_id, s.order_a);
     assert_int_equal(p.u.chain.fault, STORE_CHAIN_LOOP);
     assert_int_equal(p.u.chain.reached, 2);
@@ -1529,8 +1532,7 @@ static void test_check_reports_a_chain_into_another_order(void **state)
 {
     fixture_t *f = *state;
     check_shop_t s = make_check_shop(f->st);
-    store_problem_t p = broken_chain(f, "UPDATE order_lines SET prev_line_id = %lld WHERE id = %lld",
-                                     s.line_b1, s.line_a1);
+    store_problem_t p = relinked(f, s.line_a1, s.line_b1);
     assert_int_equal(p.u.chain.order_id, s.order_a);
     assert_int_equal(p.u.chain.fault, STORE_CHAIN_FOREIGN);
     assert_int_equal(p.u.chain.line_id, s.line_b1);
@@ -1542,8 +1544,10 @@ static void test_check_reports_a_chain_to_a_missing_line(void **state)
 {
     fixture_t *f = *state;
     check_shop_t s = make_check_shop(f->st);
-    store_problem_t p = broken_chain(f, "UPDATE orders SET last_line_id = 999 WHERE id = %lld"
-                                        " AND %lld", s.order_b, 1);
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE orders SET last_line_id = 999 WHERE id = %lld",
+             (long long)s.order_b);
+    store_problem_t p = broken_chain(f, sql);
     assert_int_equal(p.u.chain.order_id, s.order_b);
     assert_int_equal(p.u.chain.fault, STORE_CHAIN_MISSING);
     assert_int_equal(p.u.chain.line_id, 999);
