@@ -401,6 +401,28 @@ class ClientTest(ServerTestCase):
         self.assertEqual(out.count(MENU), 4)
         self.assertEqual(stock_of(watch, 102), before - 1)
 
+    def test_menu_receipt_shows_two_purchases_of_one_item_as_one_line(self):
+        """Issue 9 (item 5): two purchases of one item printed two identical receipt lines."""
+        cp = self.cli(user="root", password="root",
+                      input_text="2\n104\n1\n2\n105\n1\n2\n104\n2\n3\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        out = cp.stdout
+        receipt = out[out.index("Receipt for order"):]
+        self.assertRegex(receipt, r"(?m)^\s*104\s+usb\s+3\s+500\.00\s+1500\.00\s*$")
+        self.assertEqual(len(re.findall(r"(?m)^\s*104\s+usb\s", receipt)), 1, receipt)
+        self.assertRegex(receipt, r"(?m)^\s*105\s+ps4\s+1\s+40000\.00\s+40000\.00\s*$")
+        self.assertLess(receipt.index("104"), receipt.index("105"), "first purchase first")
+        self.assertRegex(receipt, r"(?m)^Total: 41500\.00 INR$")
+        oid = re.search(r"Receipt for order ([0-9]+)", receipt).group(1)
+        # The one-shot human receipt merges too; --json keeps one object per server line.
+        human = self.cli("receipt", oid, user="root", password="root")
+        self.assertEqual(human.returncode, 0, human.stderr)
+        self.assertEqual(len(re.findall(r"(?m)^\s*104\s+usb\s+3\s", human.stdout)), 1,
+                         human.stdout)
+        lines = self.cli_json("receipt", oid, user="root", password="root")["lines"]
+        self.assertEqual([(l["sno"], l["quantity"], l["total"]) for l in lines],
+                         [(104, 1, "500.00"), (105, 1, "40000.00"), (104, 2, "1000.00")])
+
     def test_menu_prompts_for_user_and_password_on_stdin(self):
         cp = self.cli(input_text="root1\nroot1\n3\n4\n")
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
