@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import ssl
 import tempfile
 import threading
@@ -576,3 +577,69 @@ class ClientSoldOutTest(ServerTestCase):
         self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
         self.assertEqual(json.loads(cp.stdout), {"error": "INSUFFICIENT_STOCK",
                                                  "message": "only 0 left of phone (asked 1)"})
+
+
+class ClientIdleTest(ServerTestCase):
+    """Issue 9 (item 7): waiting at a menu prompt longer than the server's idle timeout lost the
+    session (the next choice said "connection to server lost" and exited 3)."""
+
+    assertInOrder = ClientTest.assertInOrder
+    IDLE = ["--idle-timeout", "2"]
+
+    def test_menu_on_a_terminal_keeps_the_session_past_the_idle_timeout(self):
+        srv = self.new_server(extra_args=self.IDLE)
+        argv = client_argv([], port=srv.port, ca=srv.ca, options=["--user", "root",
+                                                                  "--keepalive", "1"])
+        p = PtyClient(argv, base_env({"TERM": "xterm", "NETSHOP_PASSWORD": "root"}), srv.root)
+        self.addCleanup(p.close)
+        p.expect("Choice: ")
+        p.send("2\r")
+        p.expect("Sno: ")
+        p.send("104\r")
+        p.expect("Quantity: ")
+        p.send("1\r")
+        seg = p.expect("Choice: ")
+        self.assertIn("Bought 1 x usb", seg)
+        time.sleep(3)
+        p.send("1")  # half a line typed, then more waiting: still kept alive
+        time.sleep(2.5)
+        p.send("\r")
+        seg = p.expect("Category: ")
+        self.assertIn("Electronics", seg)
+        time.sleep(5)
+        p.send("1\r")
+        p.expect("Choice: ")
+        time.sleep(5)
+        p.send("3\r")
+        seg = p.expect("Choice: ")
+        self.assertRegex(seg, r"(?m)^\s*104\s+usb\s+1\s+500\.00\s+500\.00\s*\r?$")
+        p.send("4\r")
+        p.expect("Goodbye.")
+        status = p.wait()
+        check_no_sanitizer("netshop on a pty", p.text())
+        self.assertEqual(status, 0, p.text())
+        self.assertNotIn("connection to server lost", p.text())
+
+    def _piped_menu(self, srv, transport):
+        argv = client_argv([], port=srv.port, ca=srv.ca,
+                           options=["--user", "root", "--keepalive", "1", "--transport", transport])
+        env = base_env({"NETSHOP_PASSWORD": "root"})
+        proc = subprocess.Popen(argv, env=env, cwd=srv.root, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        proc.stdin.write("2\n104\n1\n")
+        proc.stdin.flush()
+        time.sleep(5)
+        out, err = proc.communicate(input="3\n4\n", timeout=20)
+        check_no_sanitizer("netshop with piped input", out + err)
+        return proc.returncode, out, err
+
+    def test_menu_through_a_pipe_keeps_the_session_past_the_idle_timeout(self):
+        srv = self.new_server(extra_args=self.IDLE)
+        for transport in ("udp", "tls"):
+            with self.subTest(transport=transport):
+                rc, out, err = self._piped_menu(srv, transport)
+                self.assertEqual(rc, 0, out + err)
+                self.assertInOrder(out, ["Bought 1 x usb", MENU, "Choice: ", "Receipt for order",
+                                         "Total: 500.00 INR", "Goodbye."])
+                self.assertNotIn("connection to server lost", err)
