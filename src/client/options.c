@@ -54,7 +54,8 @@ void options_usage(FILE *out)
 }
 
 typedef enum { OPT_HOST, OPT_PORT, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_REQUEST_ID,
-               OPT_TIMEOUT, OPT_KEEPALIVE, OPT_TRANSPORT, OPT_ANONYMOUS, OPT_JSON, OPT_HELP } option_id_t;
+               OPT_TIMEOUT, OPT_KEEPALIVE, OPT_TRANSPORT, OPT_ANONYMOUS, OPT_JSON,
+               OPT_HELP } option_id_t;
 
 typedef struct {
     const char *name;

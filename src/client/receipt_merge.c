@@ -38,7 +38,8 @@ static bool fold(receipt_merged_line_t *m, const reply_receipt_line_t *l)
     int dm, dl;
     money_t tm, tl, sum;
     int64_t qty;
-    if (!parse_total(receipt_merged_total(m), &dm, &tm) || !parse_total(l->total, &dl, &tl) || dm != dl)
+    if (!parse_total(receipt_merged_total(m), &dm, &tm) || !parse_total(l->total, &dl, &tl) ||
+        dm != dl)
         return false;
     if (!money_add(tm, tl, &sum) || __builtin_add_overflow(m->quantity, l->quantity, &qty))
         return false;
