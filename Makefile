@@ -111,6 +111,11 @@ $(BUILD)/tests/test_wording: tests/unit/test_wording.c $(BUILD)/obj/src/client/w
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
 
+# The receipt view's folding of repeated purchases: pure, over core/money.
+$(BUILD)/tests/test_receipt_merge: tests/unit/test_receipt_merge.c $(BUILD)/obj/src/client/receipt_merge.o $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))
+
 $(BUILD)/tests/test_histogram: tests/unit/test_histogram.c $(BUILD)/obj/src/bench/histogram.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(call pkglibs,$(PKGS_TEST))

@@ -2,6 +2,7 @@
 #include "client/input.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,23 @@
 struct input {
     FILE *prompt_stream;
     bool terminal;
+    input_idle_fn idle; /* NULL: none */
+    void *idle_ctx;
 };
+
+/* The input whose line libedit is reading (its character source has no context argument). */
+static input_t *reading;
+
+/* Calls the idle hook of in (if any) and returns the wait it allows, in ms (-1: no limit). */
+static int idle_wait_ms(input_t *in)
+{
+    if (in == NULL || in->idle == NULL)
+        return -1;
+    int ms = in->idle(in->idle_ctx);
+    if (ms < 0)
+        in->idle = NULL; /* it has nothing more to do */
+    return ms;
+}
 
 /* Set by line_interrupt while a prompted line is read on a terminal. */
 static volatile sig_atomic_t line_interrupted;
@@ -29,7 +46,8 @@ static void line_interrupt(int sig)
 
 /* libedit's character source (rl_getc_function): one byte of stdin, or EOF once Ctrl-C was
  * caught. SIGINT is blocked except inside pselect, so a Ctrl-C that comes before the wait
- * cannot be missed (it would leave readline waiting for a key). */
+ * cannot be missed (it would leave readline waiting for a key). The wait is cut short when
+ * the idle hook asks to be called again (the keep-alive). */
 static int getc_interruptible(FILE *f)
 {
     sigset_t block, orig;
@@ -41,11 +59,15 @@ static int getc_interruptible(FILE *f)
         fd_set readable;
         FD_ZERO(&readable);
         FD_SET(fd, &readable);
-        int n = pselect(fd + 1, &readable, NULL, NULL, NULL, &orig);
+        int ms = idle_wait_ms(reading);
+        struct timespec wait = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+        int n = pselect(fd + 1, &readable, NULL, NULL, ms < 0 ? NULL : &wait, &orig);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             break;
+        if (n == 0)
+            continue; /* time for the idle hook */
         unsigned char ch;
         ssize_t got = read(fd, &ch, 1);
         if (got == 1)
@@ -65,6 +87,10 @@ input_t *input_new(FILE *prompt_stream)
         return NULL;
     in->prompt_stream = prompt_stream;
     in->terminal = isatty(STDIN_FILENO) == 1;
+    /* Not a terminal: stdin unbuffered, so that nothing waits in stdio's buffer while poll()
+     * watches the descriptor for the idle hook. Lines are short and typed (or scripted). */
+    if (!in->terminal)
+        setvbuf(stdin, NULL, _IONBF, 0);
     if (in->terminal) {
         rl_readline_name = "netshop";
         rl_instream = stdin;
@@ -83,6 +109,27 @@ void input_free(input_t *in)
     if (in->terminal)
         clear_history();
     free(in);
+}
+
+void input_set_idle(input_t *in, input_idle_fn idle, void *ctx)
+{
+    in->idle = idle;
+    in->idle_ctx = ctx;
+}
+
+/* Not a terminal: waits until stdin is readable (or closed), calling the idle hook when it
+ * asks. A signal ends the wait early; getline then reads as before. */
+static void wait_for_input(input_t *in)
+{
+    for (;;) {
+        int ms = idle_wait_ms(in);
+        if (ms < 0)
+            return;
+        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+        int n = poll(&p, 1, ms);
+        if (n != 0)
+            return;
+    }
 }
 
 bool input_is_terminal(const input_t *in)
@@ -124,7 +171,9 @@ input_result_t input_line(input_t *in, const char *prompt, bool remember, char *
     if (in->terminal) {
         fflush(stdout);
         bool interrupted;
+        reading = in;
         char *got = read_line_catching_interrupt(prompt, &interrupted);
+        reading = NULL;
         if (got == NULL) {
             fputc('\n', in->prompt_stream); /* the cursor is still on the prompt's line */
             fflush(in->prompt_stream);
@@ -145,6 +194,7 @@ input_result_t input_line(input_t *in, const char *prompt, bool remember, char *
     if (prompt[0] != '\0')
         fputc('\n', in->prompt_stream);
     fflush(in->prompt_stream);
+    wait_for_input(in);
     char *buf = NULL;
     size_t cap = 0;
     errno = 0;

@@ -26,6 +26,13 @@ typedef struct input input_t;
 input_t *input_new(FILE *prompt_stream);
 void input_free(input_t *in);
 
+/* Something to do while waiting for the user: idle(ctx) is called before each wait for input and
+ * returns how many milliseconds may pass before it is called again, or -1 for "not again" (the
+ * menu pings the server this way so it does not close the session as idle). idle must not read
+ * stdin nor write to the terminal. ctx must outlive its use; NULL idle removes it. */
+typedef int (*input_idle_fn)(void *ctx);
+void input_set_idle(input_t *in, input_idle_fn idle, void *ctx);
+
 /* True when stdin is a terminal (line editing and no-echo secrets are in use). */
 bool input_is_terminal(const input_t *in);
 

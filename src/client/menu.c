@@ -363,6 +363,12 @@ static menu_step_t log_in(menu_t *m, cli_error_t *err)
     }
 }
 
+/* The input's idle hook: keeps the session open while the user thinks (session_keepalive). */
+static int keep_session(void *ctx)
+{
+    return session_keepalive(ctx);
+}
+
 netshop_exit_t menu_run(const client_options_t *o, cli_error_t *err)
 {
     menu_t m = {.o = o};
@@ -374,8 +380,10 @@ netshop_exit_t menu_run(const client_options_t *o, cli_error_t *err)
     }
     menu_step_t step = STEP_FAILED;
     m.session = session_open(o, err);
-    if (m.session != NULL)
+    if (m.session != NULL) {
+        input_set_idle(m.in, keep_session, m.session);
         step = log_in(&m, err);
+    }
     while (step == STEP_CONTINUE) {
         step = menu_round(&m, err);
         fflush(stdout);

@@ -40,6 +40,9 @@ void options_usage(FILE *out)
           "                        ($NETSHOP_PASSWORD, when set, comes first)\n"
           "  --json                machine-readable output (one-shot commands)\n"
           "  --timeout SECS        connect and reply timeout (default 10)\n"
+          "  --keepalive SECS      ping the server after this long without a request,\n"
+          "                        even at a menu prompt (default 60; at most half of\n"
+          "                        the server's --idle-timeout)\n"
           "  --transport udp|tls   what carries requests after login (default udp)\n"
           "  --anonymous           categories, browse, item, ping as plain UDP datagrams:\n"
           "                        no TLS, no login, no CA needed, nothing verified\n"
@@ -51,7 +54,8 @@ void options_usage(FILE *out)
 }
 
 typedef enum { OPT_HOST, OPT_PORT, OPT_CA, OPT_USER, OPT_PASSWORD_FILE, OPT_REQUEST_ID,
-               OPT_TIMEOUT, OPT_TRANSPORT, OPT_ANONYMOUS, OPT_JSON, OPT_HELP } option_id_t;
+               OPT_TIMEOUT, OPT_KEEPALIVE, OPT_TRANSPORT, OPT_ANONYMOUS, OPT_JSON,
+               OPT_HELP } option_id_t;
 
 typedef struct {
     const char *name;
@@ -67,6 +71,7 @@ static const option_spec_t option_specs[] = {
     {"--password-file", OPT_PASSWORD_FILE, true},
     {"--request-id", OPT_REQUEST_ID, true},
     {"--timeout", OPT_TIMEOUT, true},
+    {"--keepalive", OPT_KEEPALIVE, true},
     {"--transport", OPT_TRANSPORT, true},
     {"--anonymous", OPT_ANONYMOUS, false},
     {"--json", OPT_JSON, false},
@@ -156,6 +161,15 @@ static bool apply_option(client_options_t *o, const option_spec_t *spec, const c
             return false;
         }
         o->timeout_secs = (int)n;
+        return true;
+    case OPT_KEEPALIVE:
+        if (!parse_bounded(value, 1, OPTIONS_KEEPALIVE_MAX, &n)) {
+            cli_error_set(err, NETSHOP_EXIT_USAGE, false, "USAGE",
+                          "bad keepalive '%s': expected whole seconds from 1 to %d", value,
+                          OPTIONS_KEEPALIVE_MAX);
+            return false;
+        }
+        o->keepalive_secs = (int)n;
         return true;
     case OPT_TRANSPORT:
         if (strcmp(value, "udp") == 0) {
@@ -270,6 +284,7 @@ bool options_parse(int argc, char **argv, client_options_t *o, cli_error_t *err)
     o->host = OPTIONS_DEFAULT_HOST;
     o->port = OPTIONS_DEFAULT_PORT;
     o->timeout_secs = OPTIONS_DEFAULT_TIMEOUT;
+    o->keepalive_secs = OPTIONS_DEFAULT_KEEPALIVE;
     o->transport = OPTIONS_TRANSPORT_UDP;
     o->args = calloc(argc > 0 ? (size_t)argc : 1, sizeof *o->args);
     if (o->args == NULL) {

@@ -18,6 +18,12 @@
 #define OPTIONS_INSTALLED_CA "share/netshop/ca.crt"
 #define OPTIONS_DEFAULT_TIMEOUT 10
 #define OPTIONS_TIMEOUT_MAX 3600
+/* --keepalive: the longest the TLS connection stays quiet in a login session (at a menu prompt,
+ * or before a UDP request) before a PING goes over it, so the server's idle timeout (300 s by
+ * default) does not end the session. A fifth of that default; set it to at most half of a
+ * server's shorter --idle-timeout. */
+#define OPTIONS_DEFAULT_KEEPALIVE 60
+#define OPTIONS_KEEPALIVE_MAX 3600
 
 /* What carries the logged-in requests (--transport). */
 typedef enum {
@@ -40,6 +46,7 @@ typedef struct {
     bool json;                 /* --json */
     bool help;                 /* --help: print usage, do nothing else */
     int timeout_secs;          /* --timeout */
+    int keepalive_secs;        /* --keepalive, 1..OPTIONS_KEEPALIVE_MAX */
     const char *command;       /* the command word; NULL: the interactive menu */
     int nargs;                 /* the command's arguments, options removed */
     const char **args;         /* owned array (the strings are argv's) */

@@ -14,6 +14,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct session {
     udp_conn_t *udp;      /* the fast path (or the anonymous channel); NULL when not in use */
     transport_t *active;  /* what carries the next request */
     int64_t tls_last_ms;  /* when TLS last carried a request (keep-alive) */
+    bool tls_broken;      /* a keep-alive PING failed: no more keep-alives */
 };
 
 static int64_t now_ms(void)
@@ -153,15 +155,21 @@ static void fall_back(session_t *s)
     s->active = conn_transport(s->tls);
 }
 
+/* The keep-alive interval (--keepalive) in milliseconds. */
+static int64_t keepalive_ms(const session_t *s)
+{
+    return (int64_t)s->o->keepalive_secs * 1000;
+}
+
 /* Before a UDP request of a login session: pings over TLS when that connection has been quiet
- * for SESSION_TLS_KEEPALIVE_MS, so the server does not close it (and the UDP session) as idle,
+ * for --keepalive seconds, so the server does not close it (and the UDP session) as idle,
  * and at once when the server sent something unasked (it is closing: the ping reads why, rather
  * than UDP waiting in vain for a session that has ended). False with *err when the TLS
  * connection is gone. */
 static bool keep_tls_alive(session_t *s, cli_error_t *err)
 {
     if (s->tls == NULL ||
-        (now_ms() - s->tls_last_ms < SESSION_TLS_KEEPALIVE_MS && !conn_has_input(s->tls)))
+        (now_ms() - s->tls_last_ms < keepalive_ms(s) && !conn_has_input(s->tls)))
         return true;
     conn_reply_t reply;
     conn_reply_init(&reply);
@@ -173,6 +181,27 @@ static bool keep_tls_alive(session_t *s, cli_error_t *err)
         return false;
     }
     return true;
+}
+
+int session_keepalive(session_t *s)
+{
+    if (s->tls == NULL || s->tls_broken)
+        return -1;
+    int64_t quiet = now_ms() - s->tls_last_ms;
+    if (quiet >= keepalive_ms(s) || conn_has_input(s->tls)) {
+        conn_reply_t reply;
+        conn_reply_init(&reply);
+        conn_error_t ce;
+        conn_status_t st = tls_request(s, "PING", &reply, &ce);
+        conn_reply_free(&reply);
+        if (st != CONN_OK) {
+            s->tls_broken = true; /* the next request finds it closed and says so */
+            return -1;
+        }
+        quiet = 0;
+    }
+    int64_t left = keepalive_ms(s) - quiet;
+    return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
 bool session_request(session_t *s, const char *line, conn_reply_t *reply, cli_error_t *err)

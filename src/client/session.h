@@ -16,11 +16,6 @@
 #include "client/options.h"
 #include "core/order.h"
 
-/* While requests go over UDP the TLS connection carries nothing, but the server closes an idle
- * TLS connection (300 s by default) and with it the UDP session: a PING over TLS keeps it open
- * when it has been quiet this long before a UDP request. */
-#define SESSION_TLS_KEEPALIVE_MS (60 * 1000)
-
 typedef struct session session_t;
 
 /* Opens what the options ask for: the verified TLS connection (greeting read), or with
@@ -66,6 +61,14 @@ typedef enum {
 session_buy_result_t session_buy(session_t *s, const char *sno, const char *qty,
                                  const char *request_id, conn_reply_t *reply,
                                  char used_id[static ORDER_REQUEST_ID_MAX + 1], cli_error_t *err);
+
+/* The keep-alive, for a caller waiting for the user (the menu's prompts): when the TLS
+ * connection of a login session has carried nothing for --keepalive seconds, or the server sent
+ * something unasked, sends PING over it so the server's idle timeout does not end the session.
+ * Returns the milliseconds until it should be called again, or -1 when it has nothing more to
+ * do (no TLS connection, or the connection failed: the next request reports that). Prints
+ * nothing. */
+int session_keepalive(session_t *s);
 
 /* Says QUIT over TLS when say_quit (and the connection is sound), closes everything, wipes the
  * UDP keys and frees s. NULL is allowed. */

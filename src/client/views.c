@@ -2,8 +2,10 @@
 #include "client/views.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "client/output.h"
+#include "client/receipt_merge.h"
 
 #define NUM_MAX 24 /* an int64 in decimal with sign and NUL */
 
@@ -88,21 +90,32 @@ void view_receipt(FILE *out, const reply_receipt_t *r, bool with_heading)
                           {"Total", true, 0}};
     size_t ncols = sizeof cols / sizeof cols[0];
     char sno[NUM_MAX], qty[NUM_MAX];
+    /* Repeated purchases of one item show as one line; without memory, as the server sent them. */
+    receipt_merged_line_t *merged = NULL;
+    size_t n = 0;
+    if (r->nlines > 0 && (merged = calloc(r->nlines, sizeof *merged)) != NULL)
+        n = receipt_merge(r->lines, r->nlines, merged);
     table_init(cols, ncols);
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
             table_print_header(out, cols, ncols);
-        for (size_t i = 0; i < r->nlines; i++) {
-            const reply_receipt_line_t *l = &r->lines[i];
+        for (size_t i = 0; i < (merged != NULL ? n : r->nlines); i++) {
+            receipt_merged_line_t as_sent;
+            const receipt_merged_line_t *l = &as_sent;
+            if (merged != NULL)
+                l = &merged[i];
+            else
+                receipt_merge(&r->lines[i], 1, &as_sent);
             num(sno, l->sno);
             num(qty, l->quantity);
-            const char *cells[] = {sno, l->name, qty, l->unit_price, l->total};
+            const char *cells[] = {sno, l->name, qty, l->unit_price, receipt_merged_total(l)};
             if (pass == 0)
                 table_widen(cols, ncols, cells);
             else
                 table_print_row(out, cols, ncols, cells);
         }
     }
+    free(merged);
     fprintf(out, "Total: %s %s\n", r->total, r->currency);
 }
 

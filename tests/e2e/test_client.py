@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import ssl
 import tempfile
 import threading
@@ -401,6 +402,28 @@ class ClientTest(ServerTestCase):
         self.assertEqual(out.count(MENU), 4)
         self.assertEqual(stock_of(watch, 102), before - 1)
 
+    def test_menu_receipt_shows_two_purchases_of_one_item_as_one_line(self):
+        """Issue 9 (item 5): two purchases of one item printed two identical receipt lines."""
+        cp = self.cli(user="root", password="root",
+                      input_text="2\n104\n1\n2\n105\n1\n2\n104\n2\n3\n4\n")
+        self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+        out = cp.stdout
+        receipt = out[out.index("Receipt for order"):]
+        self.assertRegex(receipt, r"(?m)^\s*104\s+usb\s+3\s+500\.00\s+1500\.00\s*$")
+        self.assertEqual(len(re.findall(r"(?m)^\s*104\s+usb\s", receipt)), 1, receipt)
+        self.assertRegex(receipt, r"(?m)^\s*105\s+ps4\s+1\s+40000\.00\s+40000\.00\s*$")
+        self.assertLess(receipt.index("104"), receipt.index("105"), "first purchase first")
+        self.assertRegex(receipt, r"(?m)^Total: 41500\.00 INR$")
+        oid = re.search(r"Receipt for order ([0-9]+)", receipt).group(1)
+        # The one-shot human receipt merges too; --json keeps one object per server line.
+        human = self.cli("receipt", oid, user="root", password="root")
+        self.assertEqual(human.returncode, 0, human.stderr)
+        self.assertEqual(len(re.findall(r"(?m)^\s*104\s+usb\s+3\s", human.stdout)), 1,
+                         human.stdout)
+        lines = self.cli_json("receipt", oid, user="root", password="root")["lines"]
+        self.assertEqual([(l["sno"], l["quantity"], l["total"]) for l in lines],
+                         [(104, 1, "500.00"), (105, 1, "40000.00"), (104, 2, "1000.00")])
+
     def test_menu_prompts_for_user_and_password_on_stdin(self):
         cp = self.cli(input_text="root1\nroot1\n3\n4\n")
         self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
@@ -554,3 +577,69 @@ class ClientSoldOutTest(ServerTestCase):
         self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
         self.assertEqual(json.loads(cp.stdout), {"error": "INSUFFICIENT_STOCK",
                                                  "message": "only 0 left of phone (asked 1)"})
+
+
+class ClientIdleTest(ServerTestCase):
+    """Issue 9 (item 7): waiting at a menu prompt longer than the server's idle timeout lost the
+    session (the next choice said "connection to server lost" and exited 3)."""
+
+    assertInOrder = ClientTest.assertInOrder
+    IDLE = ["--idle-timeout", "2"]
+
+    def test_menu_on_a_terminal_keeps_the_session_past_the_idle_timeout(self):
+        srv = self.new_server(extra_args=self.IDLE)
+        argv = client_argv([], port=srv.port, ca=srv.ca, options=["--user", "root",
+                                                                  "--keepalive", "1"])
+        p = PtyClient(argv, base_env({"TERM": "xterm", "NETSHOP_PASSWORD": "root"}), srv.root)
+        self.addCleanup(p.close)
+        p.expect("Choice: ")
+        p.send("2\r")
+        p.expect("Sno: ")
+        p.send("104\r")
+        p.expect("Quantity: ")
+        p.send("1\r")
+        seg = p.expect("Choice: ")
+        self.assertIn("Bought 1 x usb", seg)
+        time.sleep(3)
+        p.send("1")  # half a line typed, then more waiting: still kept alive
+        time.sleep(2.5)
+        p.send("\r")
+        seg = p.expect("Category: ")
+        self.assertIn("Electronics", seg)
+        time.sleep(5)
+        p.send("1\r")
+        p.expect("Choice: ")
+        time.sleep(5)
+        p.send("3\r")
+        seg = p.expect("Choice: ")
+        self.assertRegex(seg, r"(?m)^\s*104\s+usb\s+1\s+500\.00\s+500\.00\s*\r?$")
+        p.send("4\r")
+        p.expect("Goodbye.")
+        status = p.wait()
+        check_no_sanitizer("netshop on a pty", p.text())
+        self.assertEqual(status, 0, p.text())
+        self.assertNotIn("connection to server lost", p.text())
+
+    def _piped_menu(self, srv, transport):
+        argv = client_argv([], port=srv.port, ca=srv.ca,
+                           options=["--user", "root", "--keepalive", "1", "--transport", transport])
+        env = base_env({"NETSHOP_PASSWORD": "root"})
+        proc = subprocess.Popen(argv, env=env, cwd=srv.root, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        proc.stdin.write("2\n104\n1\n")
+        proc.stdin.flush()
+        time.sleep(5)
+        out, err = proc.communicate(input="3\n4\n", timeout=20)
+        check_no_sanitizer("netshop with piped input", out + err)
+        return proc.returncode, out, err
+
+    def test_menu_through_a_pipe_keeps_the_session_past_the_idle_timeout(self):
+        srv = self.new_server(extra_args=self.IDLE)
+        for transport in ("udp", "tls"):
+            with self.subTest(transport=transport):
+                rc, out, err = self._piped_menu(srv, transport)
+                self.assertEqual(rc, 0, out + err)
+                self.assertInOrder(out, ["Bought 1 x usb", MENU, "Choice: ", "Receipt for order",
+                                         "Total: 500.00 INR", "Goodbye."])
+                self.assertNotIn("connection to server lost", err)
