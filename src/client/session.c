@@ -166,17 +166,29 @@ static int64_t keepalive_ms(const session_t *s)
  * and at once when the server sent something unasked (it is closing: the ping reads why, rather
  * than UDP waiting in vain for a session that has ended). False with *err when the TLS
  * connection is gone. */
-static bool keep_tls_alive(session_t *s, cli_error_t *err)
+/* True when a keep-alive PING is due now: the TLS connection has been quiet for --keepalive, or
+ * the server sent something unasked. */
+static bool ping_due(session_t *s)
 {
-    if (s->tls == NULL ||
-        (now_ms() - s->tls_last_ms < keepalive_ms(s) && !conn_has_input(s->tls)))
-        return true;
+    return now_ms() - s->tls_last_ms >= keepalive_ms(s) || conn_has_input(s->tls);
+}
+
+/* One PING over TLS (its reply is not kept); the status of the exchange. */
+static conn_status_t ping(session_t *s, conn_error_t *ce)
+{
     conn_reply_t reply;
     conn_reply_init(&reply);
-    conn_error_t ce;
-    conn_status_t st = tls_request(s, "PING", &reply, &ce);
+    conn_status_t st = tls_request(s, "PING", &reply, ce);
     conn_reply_free(&reply);
-    if (st != CONN_OK) {
+    return st;
+}
+
+static bool keep_tls_alive(session_t *s, cli_error_t *err)
+{
+    if (s->tls == NULL || !ping_due(s))
+        return true;
+    conn_error_t ce;
+    if (ping(s, &ce) != CONN_OK) {
         connection_failed(&ce, err);
         return false;
     }
@@ -187,20 +199,14 @@ int session_keepalive(session_t *s)
 {
     if (s->tls == NULL || s->tls_broken)
         return -1;
-    int64_t quiet = now_ms() - s->tls_last_ms;
-    if (quiet >= keepalive_ms(s) || conn_has_input(s->tls)) {
-        conn_reply_t reply;
-        conn_reply_init(&reply);
+    if (ping_due(s)) {
         conn_error_t ce;
-        conn_status_t st = tls_request(s, "PING", &reply, &ce);
-        conn_reply_free(&reply);
-        if (st != CONN_OK) {
+        if (ping(s, &ce) != CONN_OK) {
             s->tls_broken = true; /* the next request finds it closed and says so */
             return -1;
         }
-        quiet = 0;
     }
-    int64_t left = keepalive_ms(s) - quiet;
+    int64_t left = keepalive_ms(s) - (now_ms() - s->tls_last_ms);
     return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 

@@ -8,6 +8,8 @@
  * carry-over time has not passed. */
 #include "core/ratelimit.h"
 
+#include "core/netaddr.h"
+
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,27 +332,30 @@ bool ratelimit_known_has(const ratelimit_known_t *k, const char *key, int64_t no
 
 bool ratelimit_source_key(const char *addr, char out[static RATELIMIT_SOURCE_MAX])
 {
-    unsigned char a[16];
-    if (inet_pton(AF_INET, addr, a) == 1) {
-        inet_ntop(AF_INET, a, out, RATELIMIT_SOURCE_MAX);
+    /* The prefix rules (/32, /64, IPv4-mapped) are netaddr's; this only renders the prefix. */
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+    netaddr_prefix_t p;
+    bool ok = inet_pton(AF_INET, addr, &sin.sin_addr) == 1
+                  ? netaddr_prefix_of((const struct sockaddr *)&sin, &p)
+                  : inet_pton(AF_INET6, addr, &sin6.sin6_addr) == 1 &&
+                        netaddr_prefix_of((const struct sockaddr *)&sin6, &p);
+    if (!ok) {
+        size_t n = strnlen(addr, RATELIMIT_SOURCE_MAX - 1);
+        memcpy(out, addr, n);
+        out[n] = '\0';
+        return false;
+    }
+    if (p.len == 4) {
+        inet_ntop(AF_INET, p.bytes, out, RATELIMIT_SOURCE_MAX);
         return true;
     }
-    if (inet_pton(AF_INET6, addr, a) == 1) {
-        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (memcmp(a, mapped, sizeof mapped) == 0) {
-            inet_ntop(AF_INET, a + 12, out, RATELIMIT_SOURCE_MAX);
-            return true;
-        }
-        memset(a + 8, 0, 8);
-        char text[INET6_ADDRSTRLEN];
-        inet_ntop(AF_INET6, a, text, sizeof text);
-        size_t n = strlen(text);
-        memcpy(out, text, n);
-        memcpy(out + n, "/64", 4);
-        return true;
-    }
-    size_t n = strnlen(addr, RATELIMIT_SOURCE_MAX - 1);
-    memcpy(out, addr, n);
-    out[n] = '\0';
-    return false;
+    unsigned char a[16] = {0};
+    memcpy(a, p.bytes, p.len);
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, a, text, sizeof text);
+    size_t n = strlen(text);
+    memcpy(out, text, n);
+    memcpy(out + n, "/64", 4);
+    return true;
 }
