@@ -30,6 +30,7 @@ struct catalog_item {
     int sno;
     int category;
     money_t price;
+    bool retired;     /* no longer sold: hidden from browsing, refused by purchases */
     _Atomic int64_t stock;
     char name[CATALOG_NAME_MAX + 1];
 };
@@ -416,4 +417,20 @@ const char *catalog_default_category_name(int number)
     if (number < 1 || number > (int)(sizeof names / sizeof names[0]))
         return NULL;
     return names[number - 1];
+}
+
+catalog_result_t catalog_set_retired(catalog_t *cat, int sno, bool retired)
+{
+    if (cat->frozen)
+        return CATALOG_FROZEN;
+    const catalog_item_t *item = catalog_find_item(cat, sno);
+    if (item == NULL)
+        return CATALOG_BAD_VALUE;
+    ((catalog_item_t *)item)->retired = retired; /* owned by cat, which is not frozen */
+    return CATALOG_OK;
+}
+
+bool catalog_item_retired(const catalog_item_t *item)
+{
+    return item->retired;
 }

@@ -45,6 +45,10 @@ catalog_result_t catalog_add_category(catalog_t *cat, int number, const char *na
 catalog_result_t catalog_add_item(catalog_t *cat, int sno, int category, const char *name,
                                   money_t price, int64_t stock);
 
+/* Marks an item retired (no longer sold) or back on sale; before catalog_freeze only.
+ * CATALOG_BAD_VALUE when there is no item sno. */
+catalog_result_t catalog_set_retired(catalog_t *cat, int sno, bool retired);
+
 /* Sorts categories by number and items by (category, sno) and forbids further additions.
  * Pointers returned by the look-ups below stay valid until catalog_free. */
 void catalog_freeze(catalog_t *cat);
@@ -69,6 +73,8 @@ int catalog_item_sno(const catalog_item_t *item);
 int catalog_item_category(const catalog_item_t *item);
 const char *catalog_item_name(const catalog_item_t *item);
 money_t catalog_item_price(const catalog_item_t *item);
+/* True for an item that is no longer sold (hidden from BROWSE, refused by purchases). */
+bool catalog_item_retired(const catalog_item_t *item);
 /* The last stock value the committer published (atomic load, acquire). */
 int64_t catalog_item_stock(const catalog_item_t *item);
 /* Publishes a new stock value (atomic store, release). Committer thread only. */

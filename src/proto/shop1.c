@@ -51,6 +51,8 @@ static const char *const error_names[SHOP1_ERROR_COUNT] = {
     [SHOP1_ERR_BUSY] = "BUSY",
     [SHOP1_ERR_TIMEOUT] = "TIMEOUT",
     [SHOP1_ERR_INTERNAL] = "INTERNAL",
+    [SHOP1_ERR_FORBIDDEN] = "FORBIDDEN",
+    [SHOP1_ERR_ORDER_STATE] = "ORDER_STATE",
 };
 
 /* The command table (shop1.h): one row per verb, in enum order, which is also HELP's order.

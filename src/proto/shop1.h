@@ -51,6 +51,8 @@ typedef enum {
     SHOP1_ERR_BUSY,               /* server overloaded; retry later */
     SHOP1_ERR_TIMEOUT,            /* idle or handshake timeout (then the server closes) */
     SHOP1_ERR_INTERNAL,           /* server-side failure; nothing was changed */
+    SHOP1_ERR_FORBIDDEN,          /* an administrator's command, asked by a customer */
+    SHOP1_ERR_ORDER_STATE,        /* the order's state does not allow it (CANCEL a cancelled one) */
     SHOP1_ERROR_COUNT
 } shop1_error_t;
 

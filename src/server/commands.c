@@ -219,6 +219,10 @@ static shop1_error_t outcome_error(outcome_t o)
     case OUTCOME_BAD_QUANTITY: return SHOP1_ERR_BAD_QUANTITY;
     case OUTCOME_ORDER_FULL:
     case OUTCOME_ORDER_TOTAL_TOO_LARGE: return SHOP1_ERR_LIMIT;
+    case OUTCOME_NOT_SOLD: return SHOP1_ERR_NO_SUCH_ITEM;
+    case OUTCOME_CANCELLED: return SHOP1_OK;
+    case OUTCOME_NO_SUCH_ORDER: return SHOP1_ERR_NO_SUCH_ORDER;
+    case OUTCOME_ORDER_STATE: return SHOP1_ERR_ORDER_STATE;
     }
     return SHOP1_ERR_INTERNAL;
 }
@@ -268,6 +272,13 @@ static void buy_reply(request_ctx_t *r, const commit_job_t *job)
     case OUTCOME_BAD_QUANTITY:
         shop1_err(out, code, "quantity must be an integer from 1 to %d", ORDER_QTY_MAX);
         return;
+    case OUTCOME_NOT_SOLD:
+        shop1_err(out, code, "item %d is no longer sold", job->sno);
+        return;
+    case OUTCOME_CANCELLED:
+    case OUTCOME_NO_SUCH_ORDER:
+    case OUTCOME_ORDER_STATE:
+        break; /* not outcomes of a BUY */
     }
     shop1_err(out, SHOP1_ERR_INTERNAL, "the purchase could not be recorded; nothing was bought");
 }

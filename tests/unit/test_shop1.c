@@ -575,7 +575,7 @@ static void test_error_names_round_trip(void **state)
         "AUTH_FAILED",  "RATE_LIMITED",  "ALREADY_LOGGED_IN",  "NO_SUCH_ITEM",
         "NO_SUCH_CATEGORY", "NO_SUCH_ORDER", "BAD_QUANTITY", "INSUFFICIENT_STOCK",
         "CONFLICT",     "LIMIT",         "TOO_LONG",           "BUSY",
-        "TIMEOUT",      "INTERNAL",
+        "TIMEOUT",      "INTERNAL",      "FORBIDDEN",          "ORDER_STATE",
     };
     for (int c = SHOP1_ERR_BAD_REQUEST; c < SHOP1_ERROR_COUNT; c++) {
         const char *name = shop1_error_name((shop1_error_t)c);
